@@ -1,0 +1,127 @@
+"""Settings, read from the environment once and validated at start.
+
+Every process (web, worker, beat, simulator, CLI) builds one `Settings` from
+`os.environ` through `Settings.from_env()`. A bad value stops the process with
+a message that names the variable and says what to fix; unsafe production
+settings (the twilio provider with development secrets) refuse to start.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+TELEPHONY_CHOICES = ("simulator", "twilio")
+
+# Development defaults. They only work with the simulator: `from_env` refuses
+# them when TELEPHONY=twilio, so a real deployment cannot start with them.
+DEV_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+DEV_AUTH_TOKEN = "simulator-auth-token"
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+DEV_CALLER_ID = "+3726000000"
+SIMULATOR_API_BASE = "http://127.0.0.1:8765"
+TWILIO_API_BASE = "https://api.twilio.com"
+
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None
+    telephony: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_caller_id: str
+    twilio_api_base: str
+    public_url: str
+    secret_key: str
+
+    @property
+    def uses_simulator(self) -> bool:
+        return self.telephony == "simulator"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def get(name: str, default: str | None = None) -> str | None:
+            value = env.get(name, "").strip()
+            return value or default
+
+        telephony = (get("TELEPHONY", "simulator") or "").lower()
+        if telephony not in TELEPHONY_CHOICES:
+            raise ConfigError(
+                f"TELEPHONY={telephony!r} is not supported; use one of {', '.join(TELEPHONY_CHOICES)}"
+            )
+        production = telephony == "twilio"
+
+        settings = cls(
+            database_url=get("DATABASE_URL") or default_database_url(),
+            redis_url=get("REDIS_URL"),
+            telephony=telephony,
+            twilio_account_sid=get("TWILIO_ACCOUNT_SID", DEV_ACCOUNT_SID) or "",
+            twilio_auth_token=get("TWILIO_AUTH_TOKEN", DEV_AUTH_TOKEN) or "",
+            twilio_caller_id=get("TWILIO_CALLER_ID", DEV_CALLER_ID) or "",
+            twilio_api_base=(
+                get("TWILIO_API_BASE", TWILIO_API_BASE if production else SIMULATOR_API_BASE) or ""
+            ).rstrip("/"),
+            public_url=(get("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
+            secret_key=get("SECRET_KEY", DEV_SECRET_KEY) or "",
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not _ACCOUNT_SID.match(self.twilio_account_sid):
+            raise ConfigError(
+                "TWILIO_ACCOUNT_SID must be 'AC' followed by 32 hex digits "
+                "(find it on the Twilio console's dashboard)"
+            )
+        if not _E164.match(self.twilio_caller_id):
+            raise ConfigError(
+                f"TWILIO_CALLER_ID must be a phone number in E.164 form such as +3725550100, "
+                f"got {self.twilio_caller_id!r}"
+            )
+        for name, url in (
+            ("TWILIO_API_BASE", self.twilio_api_base),
+            ("PUBLIC_URL", self.public_url),
+        ):
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ConfigError(f"{name} must be an absolute http(s) URL, got {url!r}")
+        if self.redis_url and urlparse(self.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(
+                f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
+            )
+        if self.telephony == "twilio":
+            self._refuse_development_secrets()
+
+    def _refuse_development_secrets(self) -> None:
+        problems = []
+        if self.twilio_account_sid == DEV_ACCOUNT_SID:
+            problems.append("set TWILIO_ACCOUNT_SID to your Twilio account sid")
+        if self.twilio_auth_token == DEV_AUTH_TOKEN:
+            problems.append("set TWILIO_AUTH_TOKEN to your Twilio auth token")
+        if self.twilio_caller_id == DEV_CALLER_ID:
+            problems.append("set TWILIO_CALLER_ID to a number you own on Twilio")
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("set SECRET_KEY to a random string of at least 32 characters")
+        if not self.public_url.startswith("https://"):
+            problems.append("set PUBLIC_URL to the https:// address Twilio reaches this service at")
+        if problems:
+            raise ConfigError("TELEPHONY=twilio refuses to start: " + "; ".join(problems))
+
+
+def default_database_url() -> str:
+    """A SQLite file under ./instance, so a fresh checkout needs no database server."""
+    return f"sqlite:///{Path('instance').resolve() / 'callback.db'}"
