@@ -1,0 +1,43 @@
+"""Virtual phone behaviours: parsing, validation and the default."""
+
+from __future__ import annotations
+
+import pytest
+
+from callback.simulator.phones import PhoneBehaviour, PhoneBook, PhoneConfigError
+
+
+def test_partial_behaviour_fills_in_defaults():
+    behaviour = PhoneBehaviour.from_json({"outcome": "voicemail", "answer_after": 4})
+    assert behaviour == PhoneBehaviour(outcome="voicemail", answer_after=4, digits="1")
+    assert not behaviour.presses_keys
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"outcome": "maybe"},
+        {"answer_after": -0.1},
+        {"answer_after": 7200},
+        {"answer_after": True},
+        {"hangup_after": "later"},
+        {"digits": 1},
+        {"digits": "12a"},
+        {"volume": 3},
+    ],
+)
+def test_malformed_behaviour_is_refused(data):
+    with pytest.raises(PhoneConfigError):
+        PhoneBehaviour.from_json(data)
+
+
+def test_phone_book_default_and_forget():
+    book = PhoneBook()
+    book.configure("+3725550100", {"outcome": "busy"})
+    book.configure("default", {"outcome": "no-answer"})
+    assert book.behaviour("+3725550100").outcome == "busy"
+    assert book.behaviour("+3725550999").outcome == "no-answer"
+    assert book.forget("+3725550100")
+    assert book.behaviour("+3725550100").outcome == "no-answer"
+    book.reset()
+    assert book.behaviour("+3725550100") == PhoneBehaviour()
