@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..flow import TERMINAL_STATUSES, Status
 from .base import Base, one_of, utcnow
 
 if TYPE_CHECKING:
@@ -27,27 +27,11 @@ def new_callback_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-class CallbackStatus(StrEnum):
-    SCHEDULED = "scheduled"
-    QUEUED = "queued"
-    CALLING_AGENT = "calling_agent"
-    AGENT_CONNECTED = "agent_connected"
-    CONNECTED = "connected"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELED = "canceled"
-
+# The status values are the state machine's own (callback.flow), not a copy of them.
+CallbackStatus = Status
 
 # A callback in one of these states blocks a duplicate request for the same number.
-LIVE_STATUSES = frozenset(
-    {
-        CallbackStatus.SCHEDULED,
-        CallbackStatus.QUEUED,
-        CallbackStatus.CALLING_AGENT,
-        CallbackStatus.AGENT_CONNECTED,
-        CallbackStatus.CONNECTED,
-    }
-)
+LIVE_STATUSES = frozenset(status for status in Status if status not in TERMINAL_STATUSES)
 
 
 class CallbackRequest(Base):
