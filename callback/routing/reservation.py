@@ -1,0 +1,256 @@
+"""Reserving agents for a call, in SQL: each reservation is one conditional UPDATE.
+
+`reserve` moves an agent from available to ringing with
+`UPDATE agents SET state='ringing', reservation=:token, lease_until=:lease
+WHERE id=:id AND state='available' AND active AND presence='online'` and looks at whether a row
+matched. The database applies the condition and the write as one step: on PostgreSQL a second
+UPDATE of the row waits for the first transaction and then re-checks the WHERE against the
+committed row; on SQLite `BEGIN IMMEDIATE` lets one writer in at a time. So two dispatchers (in
+any number of processes) can never both win the same agent, and the loser simply moves on to the
+next candidate. That is why there is no Redis lock (a second system whose lock can expire or be
+lost while the database still says "available") and no SELECT-then-UPDATE (two readers both see
+"available" and both write).
+
+The token written into `reservation` is a fencing token. Every later write about that call
+(`mark_on_call`, `release`) names it in its WHERE clause, so a late or duplicate webhook from a
+call whose lease already expired, and whose agent has since been reserved again, matches nothing
+instead of hanging up on or freeing the agent's new call. A lease that runs out without news is
+ended by `expire_leases`, which clears the token and with it every write the old call could make.
+
+These functions take a Session and never commit: the caller's `session_scope` does, and should
+commit soon after (on SQLite the write lock is held until then).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, case, literal, select, update
+from sqlalchemy.orm import Session
+
+from callback.models import (
+    Agent,
+    AgentState,
+    Presence,
+    RoutingRule,
+    RuleMember,
+    Strategy,
+    UTCDateTime,
+)
+
+from .strategies import CandidateView, order_candidates
+
+__all__ = [
+    "Reservation",
+    "agent_on_shift",
+    "available_candidates",
+    "expire_leases",
+    "mark_on_call",
+    "pick_agents",
+    "release",
+    "reserve",
+]
+
+# Agent states that hold a reservation token.
+HELD_STATES = (AgentState.RINGING, AgentState.ON_CALL, AgentState.WRAP_UP)
+# Held states whose lease the sweeper ends; on_call ends only with news of the call itself.
+LEASED_STATES = (AgentState.RINGING, AgentState.WRAP_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An agent held for one call, and the token every later write about that call must carry."""
+
+    agent_id: int
+    token: str
+    lease_until: datetime
+    name: str
+    phone: str
+
+
+def agent_on_shift(hours: dict[str, Any] | None, time_zone: str, now: datetime) -> bool:
+    """Working-hours seam: whether the agent works at `now`. Always true until working hours
+    are implemented; `available_candidates` already calls it for every candidate."""
+    return True
+
+
+def available_candidates(
+    session: Session, rule_id: int, now: datetime, exclude_agent_ids: Collection[int] = ()
+) -> list[CandidateView]:
+    """Members of the rule who could be reserved right now, in position order.
+
+    A hint, not a promise: an agent listed here can be reserved by someone else a moment later,
+    which `reserve` detects.
+    """
+    query = (
+        select(
+            RuleMember.agent_id,
+            RuleMember.position,
+            Agent.last_call_ended_at,
+            Agent.hours,
+            Agent.time_zone,
+        )
+        .join(Agent, Agent.id == RuleMember.agent_id)
+        .where(
+            RuleMember.rule_id == rule_id,
+            Agent.active.is_(True),
+            Agent.presence == Presence.ONLINE,
+            Agent.state == AgentState.AVAILABLE,
+        )
+        .order_by(RuleMember.position)
+    )
+    if exclude_agent_ids:
+        query = query.where(RuleMember.agent_id.not_in(list(exclude_agent_ids)))
+    return [
+        CandidateView(row.agent_id, row.position, row.last_call_ended_at)
+        for row in session.execute(query)
+        if agent_on_shift(row.hours, row.time_zone, now)
+    ]
+
+
+def reserve(
+    session: Session, agent_id: int, lease_seconds: float, now: datetime
+) -> Reservation | None:
+    """Reserve the agent until `now + lease_seconds`, or None if they are not available."""
+    token = secrets.token_hex(8)
+    lease_until = now + timedelta(seconds=lease_seconds)
+    statement = (
+        _update_agents()
+        .where(
+            Agent.id == agent_id,
+            Agent.state == AgentState.AVAILABLE,
+            Agent.active.is_(True),
+            Agent.presence == Presence.ONLINE,
+        )
+        .values(state=AgentState.RINGING, reservation=token, lease_until=lease_until)
+    )
+    if _can_return(session):
+        row = session.execute(statement.returning(Agent.name, Agent.phone)).first()
+        if row is None:
+            return None
+    else:
+        if _rowcount(session, statement) != 1:
+            return None
+        # Safe: the agent is ours now, and only a write carrying our token changes it.
+        row = session.execute(select(Agent.name, Agent.phone).where(Agent.id == agent_id)).one()
+    return Reservation(agent_id, token, lease_until, row.name, row.phone)
+
+
+def pick_agents(
+    session: Session,
+    rule: RoutingRule,
+    now: datetime,
+    exclude_agent_ids: Collection[int],
+    count: int,
+    lease_seconds: float,
+) -> list[Reservation]:
+    """Reserve up to `count` agents of `rule` in its strategy order (fewer if not enough are
+    free), skipping agents someone else reserved since the candidates were read.
+
+    Pass the agents already rung for this callback in `exclude_agent_ids` (hedging, next
+    round). For round_robin the rule's cursor moves to the last agent reserved; read `rule` in
+    the same transaction so the cursor is current.
+    """
+    candidates = available_candidates(session, rule.id, now, exclude_agent_ids)
+    reserved: list[Reservation] = []
+    last_position: int | None = None
+    for candidate in order_candidates(rule.strategy, candidates, rule.round_robin_cursor):
+        if len(reserved) >= count:
+            break
+        reservation = reserve(session, candidate.agent_id, lease_seconds, now)
+        if reservation is not None:
+            reserved.append(reservation)
+            last_position = candidate.position
+    if rule.strategy == Strategy.ROUND_ROBIN and last_position is not None:
+        # A concurrent pick may write its own cursor; the last writer wins, which only skews
+        # the rotation a little. Reservations stay exclusive either way.
+        session.execute(
+            update(RoutingRule)
+            .where(RoutingRule.id == rule.id)
+            .values(round_robin_cursor=last_position)
+        )
+    return reserved
+
+
+def mark_on_call(session: Session, agent_id: int, token: str) -> bool:
+    """The agent accepted the call `token` reserved them for. False if that reservation is gone
+    (expired or released): hang that leg up. Repeating it for the same call is harmless."""
+    statement = (
+        _update_agents()
+        .where(
+            Agent.id == agent_id,
+            Agent.reservation == token,
+            Agent.state.in_((AgentState.RINGING, AgentState.ON_CALL)),
+        )
+        # No lease while talking: the call's own status (or the leg watchdog) ends it.
+        .values(state=AgentState.ON_CALL, lease_until=None)
+    )
+    return _matched(session, statement)
+
+
+def release(
+    session: Session, agent_id: int, token: str, *, wrap_up_seconds: float = 0, now: datetime
+) -> bool:
+    """End the agent's part in the call `token` reserved them for; False if it already ended.
+
+    With `wrap_up_seconds > 0` the agent goes to wrap_up until `now + wrap_up_seconds` (still
+    holding the token, so a second release ends the wrap-up early), otherwise straight back to
+    available. Leaving a call (on_call) records `last_call_ended_at = now` for longest_idle.
+    """
+    # SET expressions see the row as it was before the UPDATE, so `state` here is the old one.
+    ended_at = case(
+        (Agent.state == AgentState.ON_CALL, literal(now, UTCDateTime())),
+        else_=Agent.last_call_ended_at,
+    )
+    values: dict[str, Any]
+    if wrap_up_seconds > 0:
+        lease = now + timedelta(seconds=wrap_up_seconds)
+        values = {"state": AgentState.WRAP_UP, "lease_until": lease}
+    else:
+        values = {"state": AgentState.AVAILABLE, "reservation": None, "lease_until": None}
+    statement = (
+        _update_agents()
+        .where(Agent.id == agent_id, Agent.reservation == token, Agent.state.in_(HELD_STATES))
+        .values(last_call_ended_at=ended_at, **values)
+    )
+    return _matched(session, statement)
+
+
+def expire_leases(session: Session, now: datetime) -> list[int]:
+    """Free every ringing or wrap_up agent whose lease ran out before `now`; returns their ids.
+
+    Clearing the token fences off the expired call: its late webhooks no longer match.
+    """
+    conditions = (Agent.state.in_(LEASED_STATES), Agent.lease_until < now)
+    values = {"state": AgentState.AVAILABLE, "reservation": None, "lease_until": None}
+    if _can_return(session):
+        statement = _update_agents().where(*conditions).values(**values).returning(Agent.id)
+        return sorted(session.scalars(statement))
+    # The UPDATE repeats the conditions, so an agent released in between is not touched.
+    ids = sorted(session.scalars(select(Agent.id).where(*conditions)))
+    if ids:
+        session.execute(_update_agents().where(Agent.id.in_(ids), *conditions).values(**values))
+    return ids
+
+
+def _update_agents() -> Update:
+    # Agents already loaded in the session are synchronised with the rows the UPDATE matched in
+    # the database, not with a guess evaluated in Python on possibly stale attributes.
+    return update(Agent).execution_options(synchronize_session="fetch")
+
+
+def _can_return(session: Session) -> bool:
+    """UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35."""
+    return bool(session.get_bind().dialect.update_returning)
+
+
+def _rowcount(session: Session, statement: Update) -> int:
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def _matched(session: Session, statement: Update) -> bool:
+    return _rowcount(session, statement) == 1
