@@ -2,36 +2,77 @@
 
 `create_app()` builds the Flask application from small named registration
 steps. Importing this package has no side effects: nothing connects, logs or
-reads files until `create_app()` runs.
+reads files until `create_app()` runs (and the database engine connects lazily).
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
+
+from flask import Flask, Response, send_file
+from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 
 __all__ = ["create_app"]
 
+WIDGET_JS = Path(__file__).resolve().parent.parent / "widget.js"
+
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
     _configure(app, settings)
-    _register_health(app)
+    _register_database(app, settings)
+    _register_telephony(app, settings)
+    _register_jobs(app, settings)
+    _register_blueprints(app)
     return app
 
 
 def _configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        # Every public body is a phone number and a few fields: refuse big ones early.
+        # Every public body is a phone number and a few fields: refuse big ones early (413).
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["settings"] = settings
+    # One proxy hop (the load balancer) sets X-Forwarded-*; signatures use PUBLIC_URL anyway.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
 
-def _register_health(app: Flask) -> None:
+def _register_database(app: Flask, settings: Settings) -> None:
+    from .db import make_engine, make_session_factory
+
+    app.extensions["db"] = make_session_factory(make_engine(settings.database_url))
+
+
+def _register_telephony(app: Flask, settings: Settings) -> None:
+    from .telephony import make_provider
+
+    app.extensions["provider"] = make_provider(settings)
+    app.extensions["twilio_validator"] = RequestValidator(settings.twilio_auth_token)
+
+
+def _register_jobs(app: Flask, settings: Settings) -> None:
+    from .jobs import celery_init_app
+
+    celery_init_app(app, settings)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .web import api, twilio_hooks
+    from .web.errors import register_error_handlers
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(twilio_hooks.bp)
+    register_error_handlers(app)
+
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
         return {"ok": True}
+
+    @app.get("/widget.js")
+    def widget_js() -> Response:
+        return send_file(WIDGET_JS, mimetype="text/javascript", max_age=300)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import click
 
+from . import processes
 from .config import ConfigError, Settings
 
 
@@ -80,22 +83,140 @@ def simulator(
 
 
 @main.command()
-@click.option(
-    "--port",
-    default=5000,
-    show_default=True,
-    type=int,
-    help="port of the web app (reserved: the web app arrives with the callback core)",
-)
-def run(port: int) -> None:
-    """Start the system locally.
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-demo", is_flag=True, help="do not seed the demo widget and agents")
+def run(port: int, no_demo: bool) -> None:
+    """Start the whole system: web, worker, beat (and the simulator); Ctrl-C stops it."""
+    from .system import pieces
 
-    For now this starts the carrier simulator and places one example call
-    through the official twilio library; the web, worker and beat join it
-    with the callback core.
-    """
-    from .simulator.demo import run_simulator_demo
-
-    settings = load_settings()
+    # Webhooks go to this port unless PUBLIC_URL says where the carrier reaches us.
+    os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    sys.exit(run_simulator_demo(settings))
+    settings = load_settings()
+    _upgrade(settings)
+    if not no_demo:
+        with _app_context(settings):
+            click.echo(_seed_demo())
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for piece in pieces(settings, port):
+            click.echo(f"starting {piece.name}")
+            if piece.health_url:
+                started.append(processes.start(piece.argv, piece.health_url))
+            else:
+                started.append(subprocess.Popen(piece.argv))
+        click.echo(f"Callback runs on http://127.0.0.1:{port} — Ctrl-C stops it.")
+        started[0].wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for process in reversed(started):
+            processes.stop(process)
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the migrations."""
+    _upgrade(load_settings())
+    click.echo("database is up to date")
+
+
+@main.group()
+def agent() -> None:
+    """Agents who take the callbacks."""
+
+
+@agent.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True, help="E.164, e.g. +3725550101")
+@click.option("--rule", default=None, help="routing rule (default: 'default')")
+@click.option("--position", default=None, type=click.IntRange(min=1))
+def agent_add(name: str, phone: str, rule: str | None, position: int | None) -> None:
+    """Add an agent; prints its id."""
+    from .services.setup import SetupError, add_agent
+
+    with _app_context(load_settings()):
+        try:
+            added = add_agent(name, phone, rule, position)
+        except SetupError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(added.id)
+
+
+@main.group()
+def widget() -> None:
+    """Widgets on shop pages."""
+
+
+@widget.command("add")
+@click.option("--name", required=True)
+@click.option("--key", default=None)
+@click.option("--region", default="EE", show_default=True)
+@click.option("--countries", default=None, help="comma-separated, default: the region")
+@click.option("--origin", "origins", multiple=True)
+@click.option("--rule", default=None)
+@click.option("--hours", default=None, help='e.g. "mon-fri 09:00-17:00"; default: always open')
+@click.option("--tz", default="UTC", show_default=True)
+def widget_add(
+    name: str,
+    key: str | None,
+    region: str,
+    countries: str | None,
+    origins: tuple[str, ...],
+    rule: str | None,
+    hours: str | None,
+    tz: str,
+) -> None:
+    """Add a widget; prints its public key."""
+    from .services.setup import SetupError, add_widget
+
+    with _app_context(load_settings()):
+        try:
+            public_key = add_widget(
+                name,
+                key,
+                region,
+                countries.split(",") if countries else None,
+                list(origins),
+                rule,
+                hours,
+                tz,
+            )
+        except SetupError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(public_key)
+
+
+@main.command()
+def demo() -> None:
+    """Seed demo data: a widget (key 'demo'), three agents and a hedged rule."""
+    settings = load_settings()
+    _upgrade(settings)
+    with _app_context(settings):
+        click.echo(_seed_demo())
+
+
+def _upgrade(settings: Settings) -> None:
+    from .migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+@contextmanager
+def _app_context(settings: Settings) -> Iterator[None]:
+    from . import create_app
+
+    app = create_app(settings)
+    with app.app_context():
+        yield
+
+
+def _seed_demo() -> str:
+    from .services.demo import seed_demo
+
+    return seed_demo()

@@ -45,6 +45,9 @@ class Settings:
     twilio_api_base: str
     public_url: str
     secret_key: str
+    # Local state of a single-machine install: the SQLite file, the embedded broker's
+    # queue folder and the beat schedule. INSTANCE_DIR, default ./instance.
+    instance_dir: Path
 
     @property
     def uses_simulator(self) -> bool:
@@ -65,8 +68,9 @@ class Settings:
             )
         production = telephony == "twilio"
 
+        instance_dir = Path(get("INSTANCE_DIR", "instance") or "instance").resolve()
         settings = cls(
-            database_url=get("DATABASE_URL") or default_database_url(),
+            database_url=get("DATABASE_URL") or f"sqlite:///{instance_dir / 'callback.db'}",
             redis_url=get("REDIS_URL"),
             telephony=telephony,
             twilio_account_sid=get("TWILIO_ACCOUNT_SID", DEV_ACCOUNT_SID) or "",
@@ -77,6 +81,7 @@ class Settings:
             ).rstrip("/"),
             public_url=(get("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
             secret_key=get("SECRET_KEY", DEV_SECRET_KEY) or "",
+            instance_dir=instance_dir,
         )
         settings.validate()
         return settings
@@ -120,8 +125,3 @@ class Settings:
             problems.append("set PUBLIC_URL to the https:// address Twilio reaches this service at")
         if problems:
             raise ConfigError("TELEPHONY=twilio refuses to start: " + "; ".join(problems))
-
-
-def default_database_url() -> str:
-    """A SQLite file under ./instance, so a fresh checkout needs no database server."""
-    return f"sqlite:///{Path('instance').resolve() / 'callback.db'}"

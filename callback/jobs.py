@@ -1,0 +1,87 @@
+"""Background jobs: the Celery app (Flask-docs pattern) and `enqueue()`.
+
+The database is the record; the broker is a lossy, at-least-once transport.
+Services commit first and enqueue after, and the beat's sweeper re-enqueues
+whatever is due and has no live task, so a lost message delays a callback but
+never loses it (design §5).
+
+Without REDIS_URL the broker is Kombu's filesystem transport under
+`instance/broker`, so a fresh machine needs no Redis; production sets
+REDIS_URL. Tasks live in `worker/tasks.py` and are addressed here by name, so
+the application never imports the worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask, current_app
+
+from .config import Settings
+
+DISPATCH = "callback.dispatch"
+HEDGE = "callback.hedge"
+CANCEL_LEG = "callback.cancel_leg"
+RECONCILE_LEG = "callback.reconcile_leg"
+SWEEP = "callback.sweep"
+
+# How often the beat sweeps: expired leases, lost tasks, silent legs.
+SWEEP_INTERVAL_S = 2.0
+
+
+def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": "callback",
+        "include": ["worker.tasks"],
+        "beat_schedule": {
+            "sweep": {"task": SWEEP, "schedule": SWEEP_INTERVAL_S},
+        },
+        "beat_schedule_filename": str(instance_dir / "celerybeat-schedule"),
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+    }
+    if settings.redis_url:
+        config["broker_url"] = settings.redis_url
+        # Above any countdown we use (hedge delays, retries): no redelivery of live tasks.
+        config["broker_transport_options"] = {"visibility_timeout": 3600}
+    else:
+        folder = instance_dir / "broker"
+        config["broker_url"] = "filesystem://"
+        config["broker_transport_options"] = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "store_processed": False,
+            # The filesystem transport polls; 20 ms keeps dispatch well inside budget.
+            "polling_interval": 0.02,
+        }
+    return config
+
+
+def celery_init_app(app: Flask, settings: Settings) -> Celery:
+    """Every task runs inside the Flask app context (extensions, settings, DB)."""
+
+    class FlaskTask(Task):  # type: ignore[misc]
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    instance_dir = settings.instance_dir
+    if not settings.redis_url:
+        (instance_dir / "broker").mkdir(parents=True, exist_ok=True)
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(celery_config(settings, instance_dir))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
+
+
+def enqueue(task: str, *args: object, countdown: float | None = None) -> None:
+    """Send a task by name. Call only after the transaction that needs it has committed."""
+    celery_app: Celery = current_app.extensions["celery"]
+    celery_app.send_task(task, args=list(args), countdown=countdown)

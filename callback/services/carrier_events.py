@@ -1,0 +1,222 @@
+"""What the carrier tells us about a leg, turned into flow events and TwiML answers.
+
+Every function here is called by a signed webhook, runs one short transaction
+(the callback row locked), answers with TwiML at once and leaves carrier REST
+calls to tasks enqueued after the commit (design §1: no slow work in webhooks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from .. import flow
+from ..models import CallbackRequest, Leg
+from ..phone import mask
+from ..telephony import twiml
+from . import context, machine
+
+CUSTOMER_RING_TIMEOUT_S = 25
+
+_AGENT_ENDINGS = {
+    "completed": flow.EventType.AGENT_DECLINED,  # answered, but no key: voicemail or hang-up
+    "no-answer": flow.EventType.AGENT_NO_ANSWER,
+    "busy": flow.EventType.AGENT_BUSY,
+    "failed": flow.EventType.AGENT_FAILED,
+    "canceled": flow.EventType.AGENT_LEG_CANCELED,
+}
+_CUSTOMER_EVENTS = {
+    "ringing": flow.EventType.CUSTOMER_RINGING,
+    "in-progress": flow.EventType.CUSTOMER_ANSWERED,
+    "no-answer": flow.EventType.CUSTOMER_NO_ANSWER,
+    "canceled": flow.EventType.CUSTOMER_NO_ANSWER,
+    "busy": flow.EventType.CUSTOMER_BUSY,
+    "failed": flow.EventType.CUSTOMER_FAILED,
+}
+
+
+def agent_answered(leg_id: int) -> str:
+    """The agent picked up: whisper who is waiting and ask for 1 (or dial at once)."""
+    now = context.now()
+    with context.transaction() as session:
+        found = _load(session, leg_id)
+        if found is None:
+            return twiml.hang_up()
+        callback, leg = found
+        leg.answered_at = leg.answered_at or now
+        event = flow.Event(flow.EventType.AGENT_ANSWERED, leg_id=str(leg_id))
+        _, effects = machine.apply(session, callback, event, now)
+        rule = machine.rule_of(session, callback)
+        if effects.prompt_agent and not rule.require_keypress:
+            document, effects = _accept(session, callback, leg, now)
+        else:
+            document = _answer_for(effects, leg_id, callback, rule.whisper_template)
+        callback_id = callback.id
+    effects.run_after_commit(callback_id, answering_leg=leg_id)
+    return document
+
+
+def agent_pressed(leg_id: int, digits: str) -> str:
+    """The agent's key: 1 claims the callback for this leg (first wins), anything else declines."""
+    now = context.now()
+    with context.transaction() as session:
+        found = _load(session, leg_id)
+        if found is None:
+            return twiml.hang_up()
+        callback, leg = found
+        if digits == "1":
+            document, effects = _accept(session, callback, leg, now)
+        else:
+            event = flow.Event(
+                flow.EventType.AGENT_DECLINED, leg_id=str(leg_id), data={"key": digits[:4]}
+            )
+            _, effects = machine.apply(session, callback, event, now)
+            document = twiml.hang_up()
+        callback_id = callback.id
+    effects.run_after_commit(callback_id, answering_leg=leg_id)
+    return document
+
+
+def _accept(
+    session: Session, callback: CallbackRequest, leg: Leg, now: datetime
+) -> tuple[str, machine.Effects]:
+    """This leg claims the callback; the flow decides whether it is the first to."""
+    event = flow.Event(
+        flow.EventType.AGENT_ACCEPTED, leg_id=str(leg.id), agent_id=str(leg.agent_id)
+    )
+    _, effects = machine.apply(session, callback, event, now)
+    if effects.dial_customer is None:
+        document = twiml.taken_by_colleague()
+    else:
+        customer = Leg(
+            callback_id=callback.id,
+            kind="customer",
+            agent_id=leg.agent_id,
+            reservation=leg.reservation,
+            status="queued",
+            created_at=now,
+        )
+        session.add(customer)
+        session.flush()
+        settings = context.settings()
+        query = f"leg={customer.id}&agent_leg={leg.id}"
+        document = twiml.connect_customer(
+            customer=callback.phone,
+            caller_id=settings.twilio_caller_id,
+            timeout_s=CUSTOMER_RING_TIMEOUT_S,
+            dial_action_url=context.public_url(f"/twilio/customer/dialed?{query}"),
+            customer_status_url=context.public_url(f"/twilio/customer/status?{query}"),
+        )
+    return document, effects
+
+
+def customer_dialed(dial_status: str) -> str:
+    """The Dial action on the agent's leg: the bridge ended, or the customer never answered."""
+    return twiml.call_ended() if dial_status == "completed" else twiml.customer_unreachable()
+
+
+def agent_status(leg_id: int, params: Mapping[str, str]) -> None:
+    status = params.get("CallStatus", "")
+    now = context.now()
+    with context.transaction() as session:
+        if not _fresh(session, leg_id, params) or (found := _load(session, leg_id)) is None:
+            return
+        callback, leg = found
+        if status == "in-progress":
+            leg.answered_at = leg.answered_at or now
+        if status == "ringing":
+            event_type = flow.EventType.AGENT_RINGING
+        elif status in _AGENT_ENDINGS:
+            leg.ended_at = now
+            if callback.accepted_leg_id == leg_id:
+                event_type = flow.EventType.CALL_ENDED  # the agent hung up, bridged or not
+            else:
+                event_type = _AGENT_ENDINGS[status]
+        else:
+            return
+        event = _leg_event(event_type, leg_id, params)
+        _, effects = machine.apply(session, callback, event, now)
+        callback_id = callback.id
+    effects.run_after_commit(callback_id)
+
+
+def customer_status(leg_id: int, agent_leg_id: int, params: Mapping[str, str]) -> None:
+    status = params.get("CallStatus", "")
+    now = context.now()
+    with context.transaction() as session:
+        if not _fresh(session, leg_id, params) or (found := _load(session, leg_id)) is None:
+            return
+        callback, leg = found
+        if status == "in-progress":
+            leg.answered_at = now
+            callback.connected_at = now
+        if status == "completed":
+            leg.ended_at = now
+            answered = leg.answered_at is not None
+            event_type = (
+                flow.EventType.CALL_ENDED if answered else flow.EventType.CUSTOMER_NO_ANSWER
+            )
+        elif status in _CUSTOMER_EVENTS:
+            event_type = _CUSTOMER_EVENTS[status]
+            if status not in ("ringing", "in-progress"):
+                leg.ended_at = now
+        else:
+            return
+        # Customer events carry the agent leg that dialled them (see flow's docstring).
+        event = _leg_event(event_type, agent_leg_id, params, customer_leg=leg_id)
+        _, effects = machine.apply(session, callback, event, now)
+        callback_id = callback.id
+    effects.run_after_commit(callback_id)
+
+
+def _leg_event(
+    type_: flow.EventType, leg_id: int, params: Mapping[str, str], **data: object
+) -> flow.Event:
+    duration = params.get("CallDuration")
+    return flow.Event(
+        type_,
+        leg_id=str(leg_id),
+        carrier_status=params.get("CallStatus"),
+        sequence=_int(params.get("SequenceNumber")),
+        data={**data, "duration_s": _int(duration)} if duration else data,
+    )
+
+
+def _fresh(session: Session, leg_id: int, params: Mapping[str, str]) -> bool:
+    """Record the callback's sequence number; False for duplicates and stale reorderings."""
+    sequence = _int(params.get("SequenceNumber"))
+    values: dict[str, object] = {"status": params.get("CallStatus", "")}
+    statement = update(Leg).where(Leg.id == leg_id)
+    if sequence is not None:
+        statement = statement.where(Leg.last_sequence < sequence)
+        values["last_sequence"] = sequence
+    return session.execute(statement.values(**values)).rowcount == 1  # type: ignore[attr-defined]
+
+
+def _load(session: Session, leg_id: int) -> tuple[CallbackRequest, Leg] | None:
+    leg = session.get(Leg, leg_id)
+    if leg is None:
+        return None
+    callback = machine.lock_callback(session, leg.callback_id)
+    return None if callback is None else (callback, leg)
+
+
+def _answer_for(
+    effects: machine.Effects, leg_id: int, callback: CallbackRequest, template: str
+) -> str:
+    if effects.prompt_agent:
+        text = twiml.whisper_text(template, callback.page_title, mask(callback.phone))
+        return twiml.agent_whisper(text, context.public_url(f"/twilio/agent/accept?leg={leg_id}"))
+    if effects.hang_up.get(leg_id) == flow.ALREADY_TAKEN:
+        return twiml.taken_by_colleague()
+    return twiml.hang_up()
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,210 @@
+"""Dispatch: reserve the next agent(s) by the rule, record the legs, then ring them.
+
+One short transaction decides (locks the callback, reserves agents with the
+conditional UPDATE, inserts the legs, applies `dispatched`); only after it has
+committed do we call the carrier, so no status callback can arrive for a leg
+the database does not know, and no carrier round trip holds a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .. import flow, jobs
+from ..models import Agent, CallbackRequest, Leg, RoutingRule, RuleMember
+from ..phone import mask
+from ..routing.reservation import Reservation, pick_agents
+from ..routing.strategies import ring_plan
+from ..telephony import ProviderError, backoff_delay
+from . import context, machine
+
+log = logging.getLogger(__name__)
+
+# A reservation outlives the ring timeout by this much before the sweeper frees the agent.
+LEASE_GRACE_S = 15
+# Carrier 429/5xx/network errors are retried this many times, quickly: the promise is 20 s.
+PLACE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class PlacedLeg:
+    leg_id: int
+    phone: str
+    timeout_s: int
+
+
+def dispatch(callback_id: str, hedge: bool = False) -> None:
+    """Ring the next agent(s) for this callback, if it still needs one. Idempotent."""
+    now = context.now()
+    with context.transaction() as session:
+        callback = machine.lock_callback(session, callback_id)
+        if callback is None or not _wants_agents(callback, now):
+            return
+        rule = machine.rule_of(session, callback)
+        plan = ring_plan(rule)
+        ringing = machine.state_of(callback, rule).active_legs
+        if ringing and not hedge:
+            return  # their outcome (or the hedge timer) decides what happens next
+        exclude = _exhausted_agents(callback, rule) | _agents_of(callback, ringing)
+        count = 1 if ringing else plan.initial
+        lease = plan.ring_timeout_s + LEASE_GRACE_S
+        reserved = pick_agents(session, rule, now, exclude, count, lease)
+        if not reserved:
+            effects = _nobody_free(session, callback, rule, ringing, now)
+            placed: list[PlacedLeg] = []
+        else:
+            placed, effects = _start_legs(session, callback, reserved, plan.ring_timeout_s, now)
+    effects.run_after_commit(callback_id)
+    for leg in placed:
+        _place(callback_id, leg)
+    if placed and plan.hedge_after_s is not None:
+        jobs.enqueue(jobs.HEDGE, callback_id, countdown=plan.hedge_after_s)
+
+
+def hedge(callback_id: str) -> None:
+    """Hedged routing: nobody accepted within hedge_after, so ring one more agent too."""
+    dispatch(callback_id, hedge=True)
+
+
+def _wants_agents(callback: CallbackRequest, now: datetime) -> bool:
+    if callback.status == flow.Status.CALLING_AGENT:
+        return callback.accepted_leg_id is None
+    return callback.status == flow.Status.QUEUED and callback.due_at <= now
+
+
+def _agents_of(callback: CallbackRequest, leg_ids: frozenset[str]) -> set[int]:
+    return {leg.agent_id for leg in callback.legs if str(leg.id) in leg_ids and leg.agent_id}
+
+
+def _exhausted_agents(callback: CallbackRequest, rule: RoutingRule) -> set[int]:
+    """Agents already rung max_rounds times for this callback are not rung again."""
+    rung = Counter(leg.agent_id for leg in callback.legs if leg.kind == "agent" and leg.agent_id)
+    return {agent_id for agent_id, times in rung.items() if times >= rule.max_rounds}
+
+
+def _start_legs(
+    session: Session,
+    callback: CallbackRequest,
+    reserved: list[Reservation],
+    timeout_s: int,
+    now: datetime,
+) -> tuple[list[PlacedLeg], machine.Effects]:
+    placed: list[PlacedLeg] = []
+    effects = machine.Effects()
+    for reservation in reserved:
+        leg = Leg(
+            callback_id=callback.id,
+            kind="agent",
+            agent_id=reservation.agent_id,
+            reservation=reservation.token,
+            status="queued",
+            created_at=now,
+        )
+        callback.legs.append(leg)
+        session.flush()  # the leg id goes into the carrier's webhook URLs
+        event = flow.Event(
+            flow.EventType.DISPATCHED,
+            leg_id=str(leg.id),
+            agent_id=str(reservation.agent_id),
+            data={"agent": reservation.name, "agent_id": reservation.agent_id},
+        )
+        _, leg_effects = machine.apply(session, callback, event, now)
+        effects.hang_up.update(leg_effects.hang_up)
+        placed.append(PlacedLeg(leg.id, reservation.phone, timeout_s))
+    return placed, effects
+
+
+def _nobody_free(
+    session: Session,
+    callback: CallbackRequest,
+    rule: RoutingRule,
+    ringing: frozenset[str],
+    now: datetime,
+) -> machine.Effects:
+    """No agent could be reserved: wait in the queue if someone may free up, else give up."""
+    if ringing or _someone_may_free_up(session, rule, _exhausted_agents(callback, rule)):
+        return machine.Effects()  # stays queued/calling; the sweeper dispatches it again
+    event = flow.Event(flow.EventType.NO_AGENT_AVAILABLE)
+    _, effects = machine.apply(session, callback, event, now)
+    return effects
+
+
+def _someone_may_free_up(session: Session, rule: RoutingRule, exhausted: set[int]) -> bool:
+    """An online member, not yet rung to exhaustion for this callback, busy with another call."""
+    busy = session.scalar(
+        select(func.count())
+        .select_from(RuleMember)
+        .join(Agent, Agent.id == RuleMember.agent_id)
+        .where(
+            RuleMember.rule_id == rule.id,
+            Agent.active.is_(True),
+            Agent.presence == "online",
+            Agent.id.not_in(exhausted or {-1}),
+        )
+    )
+    return bool(busy)
+
+
+def _place(callback_id: str, leg: PlacedLeg) -> None:
+    """Ring the agent through the carrier; a refusal ends the leg like a failed call."""
+    settings = context.settings()
+    for attempt in range(PLACE_ATTEMPTS):
+        try:
+            sid = context.provider().place_call(
+                to=leg.phone,
+                from_=settings.twilio_caller_id,
+                answer_url=context.public_url(f"/twilio/agent/answer?leg={leg.leg_id}"),
+                status_callback=context.public_url(f"/twilio/status?leg={leg.leg_id}"),
+                timeout_s=leg.timeout_s,
+            )
+            break
+        except ProviderError as error:
+            log.warning("ringing agent %s failed: %s", mask(leg.phone), error)
+            if not error.retryable or attempt + 1 == PLACE_ATTEMPTS:
+                leg_failed(callback_id, leg.leg_id, str(error.code or error.status or "network"))
+                return
+            time.sleep(backoff_delay(attempt, cap=1.0))
+    with context.transaction() as session:
+        row = session.get_one(Leg, leg.leg_id)
+        row.provider_sid = sid
+        canceled_meanwhile = row.status in machine.LEG_FINAL_STATUSES
+    if canceled_meanwhile:  # a colleague accepted while we were dialling
+        jobs.enqueue(jobs.CANCEL_LEG, leg.leg_id)
+
+
+def leg_failed(callback_id: str, leg_id: int, code: str) -> None:
+    now = context.now()
+    with context.transaction() as session:
+        callback = machine.lock_callback(session, callback_id)
+        leg = session.get_one(Leg, leg_id)
+        leg.status, leg.ended_at = "failed", now
+        if callback is None:
+            return
+        event = flow.Event(
+            flow.EventType.AGENT_FAILED,
+            leg_id=str(leg_id),
+            carrier_status="failed",
+            data={"error": code},
+        )
+        _, effects = machine.apply(session, callback, event, now)
+    effects.run_after_commit(callback_id)
+
+
+def cancel_leg(leg_id: int) -> None:
+    """Hang up a leg that lost the race or is no longer needed (idempotent)."""
+    with context.transaction() as session:
+        leg = session.get(Leg, leg_id)
+        if leg is None:
+            return
+        sid = leg.provider_sid
+        if sid is None:
+            leg.status = "canceled"  # _place cancels it as soon as the carrier answers
+            return
+    context.provider().cancel_call(sid)

@@ -1,0 +1,182 @@
+"""Intake: a visitor's number becomes a stored callback request, then a dispatch task.
+
+Validate, store and commit, then enqueue (design §5): the database is the
+record, so a broker that loses the message only delays the callback until the
+sweeper finds it due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import flow
+from ..models import CallbackRequest, Widget
+from ..models.callback import LIVE_STATUSES
+from ..phone import NumberPolicy, NumberRejected, parse_number
+from . import context, machine, timeline
+
+MAX_URL = 2048
+MAX_TITLE = 300
+
+
+class IntakeError(Exception):
+    """A request we refuse: becomes 422 {"error": {"code", "message", "field"}}."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: str
+    status: str
+    token: str
+    created: bool
+
+
+def status_token(callback_id: str) -> str:
+    """The visitor's read-only status token, derived from the id and SECRET_KEY.
+
+    Derived rather than random so that a repeated request (a double click, a second tab)
+    gets the same token back without the token ever being stored; only its hash is.
+    """
+    key = context.settings().secret_key.encode()
+    return hmac.new(key, f"status:{callback_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_callback(payload: Any) -> Accepted:
+    fields = _fields(payload)
+    now = context.now()
+    with context.transaction() as session:
+        widget = session.scalars(
+            select(Widget).where(Widget.public_key == fields["widget"])
+        ).one_or_none()
+        if widget is None:
+            raise IntakeError(
+                "unknown_widget", "No widget has this key; check data-widget.", "widget"
+            )
+        phone = _phone(widget, fields["phone"])
+        due_at = _due_at(fields.get("scheduled_for"), now)
+        existing = _live_callback(session, widget.id, phone)
+        if existing is not None:
+            return Accepted(existing.id, existing.status, status_token(existing.id), False)
+        callback = CallbackRequest(
+            widget_id=widget.id,
+            phone=phone,
+            page_url=fields.get("page_url"),
+            page_title=fields.get("page_title"),
+            status=(flow.Status.SCHEDULED if due_at > now else flow.Status.QUEUED).value,
+            token_hash="",
+            created_at=now,
+            due_at=due_at,
+            updated_at=now,
+        )
+        session.add(callback)
+        session.flush()  # assigns the id the token is derived from
+        token = status_token(callback.id)
+        callback.token_hash = token_hash(token)
+        _, effects = machine.apply(session, callback, flow.Event(flow.EventType.REQUESTED), now)
+        timeline.record(session, callback.id, callback.status, now)
+        accepted = Accepted(callback.id, callback.status, token, True)
+    effects.run_after_commit(accepted.id)  # committed: now the broker may see it
+    return accepted
+
+
+def _fields(payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise IntakeError("invalid_json", "Send a JSON object with the widget key and the phone.")
+    fields: dict[str, Any] = {}
+    for name, limit, required in (
+        ("widget", 64, True),
+        ("phone", 64, True),
+        ("page_url", MAX_URL, False),
+        ("page_title", MAX_TITLE, False),
+        ("scheduled_for", 64, False),
+    ):
+        value = payload.get(name)
+        if value is None or value == "":
+            if required:
+                raise IntakeError(f"missing_{name}", f"The field '{name}' is required.", name)
+            continue
+        if not isinstance(value, str):
+            raise IntakeError(f"invalid_{name}", f"The field '{name}' must be a string.", name)
+        if len(value) > limit:
+            raise IntakeError(
+                f"invalid_{name}", f"The field '{name}' is longer than {limit} characters.", name
+            )
+        fields[name] = value.strip()
+    return fields
+
+
+def _phone(widget: Widget, raw: str) -> str:
+    policy = NumberPolicy.create(
+        allowed_countries=widget.allowed_countries, blocked=widget.blocked_prefixes
+    )
+    try:
+        return parse_number(raw, widget.default_region, policy)
+    except NumberRejected as rejected:
+        raise IntakeError(rejected.code, rejected.message, "phone") from None
+
+
+def _due_at(raw: str | None, now: datetime) -> datetime:
+    if raw is None:
+        return now
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise IntakeError(
+            "invalid_scheduled_for",
+            "scheduled_for must be an ISO 8601 time such as 2026-11-23T09:30:00+02:00.",
+            "scheduled_for",
+        ) from None
+    if moment.tzinfo is None:
+        raise IntakeError(
+            "invalid_scheduled_for",
+            "scheduled_for needs a time zone offset, such as +02:00 or Z.",
+            "scheduled_for",
+        )
+    return max(now, moment.astimezone(UTC))
+
+
+def _live_callback(session: Session, widget_id: int, phone: str) -> CallbackRequest | None:
+    return session.scalars(
+        select(CallbackRequest)
+        .where(
+            CallbackRequest.widget_id == widget_id,
+            CallbackRequest.phone == phone,
+            CallbackRequest.status.in_([s.value for s in LIVE_STATUSES]),
+        )
+        .order_by(CallbackRequest.created_at.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def status_view(callback_id: str, token: str) -> dict[str, Any] | None:
+    """The public status: never the phone number. None when the id or token is wrong."""
+    with context.transaction() as session:
+        callback = session.get(CallbackRequest, callback_id)
+        if callback is None or not hmac.compare_digest(callback.token_hash, token_hash(token)):
+            return None
+        events = timeline.events_of(session, callback_id)
+        view: dict[str, Any] = {
+            "id": callback.id,
+            "status": callback.status,
+            "events": [{"at": e.at.isoformat(), "type": e.type} for e in events],
+        }
+        if callback.reason:
+            view["reason"] = callback.reason
+        if callback.status == flow.Status.SCHEDULED:
+            view["eta_seconds"] = max(0, round((callback.due_at - context.now()).total_seconds()))
+        return view

@@ -1,0 +1,156 @@
+"""The shell around `flow.transition`: load the state, apply an event, carry out the actions.
+
+`apply()` runs inside the caller's transaction. It persists the new state and
+the timeline event, performs the database actions (agent reservations, due
+times, reasons) at once, and returns `Effects`: the work that must wait until
+after the commit (enqueue a dispatch, hang up legs through the carrier) or that
+shapes the webhook's answer (serve the whisper, dial the customer).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import flow, jobs
+from ..models import CallbackRequest, Leg, RoutingRule
+from ..routing.reservation import mark_on_call, release
+from . import timeline
+
+log = logging.getLogger(__name__)
+
+# Seconds an agent stays in wrap-up after a conversation before the next callback.
+WRAP_UP_S = 5.0
+LEG_FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+@dataclass
+class Effects:
+    dispatch: bool = False
+    hang_up: dict[int, str] = field(default_factory=dict)  # leg id -> reason
+    prompt_agent: bool = False
+    dial_customer: flow.DialCustomer | None = None
+
+    def run_after_commit(self, callback_id: str, answering_leg: int | None = None) -> None:
+        """Enqueue the carrier work; the leg whose webhook is being answered ends by TwiML."""
+        if self.dispatch:
+            jobs.enqueue(jobs.DISPATCH, callback_id)
+        for leg_id in self.hang_up:
+            if leg_id != answering_leg:
+                jobs.enqueue(jobs.CANCEL_LEG, leg_id)
+
+
+def lock_callback(session: Session, callback_id: str) -> CallbackRequest | None:
+    """The callback row, locked for this transaction: its events apply one at a time."""
+    return session.scalars(
+        select(CallbackRequest).where(CallbackRequest.id == callback_id).with_for_update()
+    ).one_or_none()
+
+
+def rule_of(session: Session, callback: CallbackRequest) -> RoutingRule:
+    return session.get_one(RoutingRule, callback.widget.routing_rule_id)
+
+
+def state_of(callback: CallbackRequest, rule: RoutingRule) -> flow.CallbackState:
+    ringing = frozenset(
+        str(leg.id)
+        for leg in callback.legs
+        if leg.kind == "agent"
+        and leg.id != callback.accepted_leg_id
+        and leg.status not in LEG_FINAL_STATUSES
+        and leg.ended_at is None
+    )
+    return flow.CallbackState(
+        status=flow.Status(callback.status),
+        accepted_leg=str(callback.accepted_leg_id) if callback.accepted_leg_id else None,
+        active_legs=ringing,
+        customer_attempts=callback.customer_attempts,
+        max_customer_attempts=rule.customer_max_attempts,
+        reason=flow.Reason(callback.reason) if callback.reason in set(flow.Reason) else None,
+        retry_delay_s=rule.customer_retry_delay,
+    )
+
+
+def apply(
+    session: Session, callback: CallbackRequest, event: flow.Event, now: datetime
+) -> tuple[flow.Outcome, Effects]:
+    rule = rule_of(session, callback)
+    outcome = flow.transition(state_of(callback, rule), event)
+    effects = Effects()
+    if outcome.applied:
+        _persist(session, callback, outcome.state, event, now)
+    elif outcome.kind is not flow.OutcomeKind.DUPLICATE:
+        log.info("callback %s: %s %s (%s)", callback.id, outcome.kind, event.type, outcome.note)
+    for action in outcome.actions:
+        _carry_out(session, callback, action, effects, now)
+    return outcome, effects
+
+
+def _persist(
+    session: Session,
+    callback: CallbackRequest,
+    state: flow.CallbackState,
+    event: flow.Event,
+    now: datetime,
+) -> None:
+    callback.status = state.status.value
+    callback.accepted_leg_id = int(state.accepted_leg) if state.accepted_leg else None
+    callback.customer_attempts = state.customer_attempts
+    callback.reason = state.reason.value if state.reason else None
+    details: dict[str, object] = {k: v for k, v in event.data.items() if v is not None}
+    if event.leg_id:
+        details["leg"] = int(event.leg_id)
+    timeline.record(session, callback.id, event.type.value, now, **details)
+
+
+def _leg(session: Session, leg_id: str) -> Leg:
+    return session.get_one(Leg, int(leg_id))
+
+
+def _carry_out(
+    session: Session,
+    callback: CallbackRequest,
+    action: flow.Action,
+    effects: Effects,
+    now: datetime,
+) -> None:
+    match action:
+        case flow.EnqueueDispatch() | flow.RingNextAgents():
+            effects.dispatch = True
+        case flow.PromptAgent():
+            effects.prompt_agent = True
+        case flow.DialCustomer():
+            effects.dial_customer = action
+        case flow.HangUpLeg(leg_id=leg_id, reason=reason):
+            effects.hang_up[int(leg_id)] = reason
+        case flow.CancelOtherLegs(leg_ids=leg_ids):
+            for leg_id in leg_ids:
+                effects.hang_up[int(leg_id)] = flow.ALREADY_TAKEN
+                _release(session, _leg(session, leg_id), now)
+        case flow.ReleaseAgent(leg_id=leg_id):
+            _release(session, _leg(session, leg_id), now)
+        case flow.MarkAgentOnCall(leg_id=leg_id):
+            leg = _leg(session, leg_id)
+            if leg.agent_id is not None and leg.reservation:
+                mark_on_call(session, leg.agent_id, leg.reservation)
+            callback.agent_id = leg.agent_id
+        case flow.MarkAgentWrapUp(leg_id=leg_id):
+            _release(session, _leg(session, leg_id), now, wrap_up_seconds=WRAP_UP_S)
+        case flow.ScheduleRetry(delay_s=delay):
+            callback.due_at = now + timedelta(seconds=delay)
+        case flow.Fail():
+            callback.ended_at = now
+        case flow.Complete(duration_s=duration):
+            callback.ended_at = now
+            callback.duration_s = duration
+        case flow.WatchLeg():
+            pass  # the beat's sweeper watches every ringing leg (services.sweeper)
+
+
+def _release(session: Session, leg: Leg, now: datetime, wrap_up_seconds: float = 0) -> None:
+    if leg.agent_id is not None and leg.reservation:
+        release(session, leg.agent_id, leg.reservation, wrap_up_seconds=wrap_up_seconds, now=now)

@@ -1,0 +1,92 @@
+"""The beat's sweep: the safety net under a lossy broker and a carrier that goes quiet.
+
+Every few seconds: free agents whose lease ran out, dispatch callbacks that are
+due (scheduled ones, retries, queued ones whose task was lost or that waited
+for a free agent: oldest first), and reconcile agent legs that have been
+silent past their ring timeout by asking the carrier (the watchdog).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import flow, jobs
+from ..models import CallbackRequest, Leg
+from ..routing.reservation import expire_leases
+from . import carrier_events, context, dispatch, machine
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+# A leg with no news this long after its ring timeout is fetched from the carrier.
+WATCHDOG_GRACE_S = 10
+_WAITING = (flow.Status.QUEUED.value, flow.Status.SCHEDULED.value, flow.Status.CALLING_AGENT.value)
+
+
+def sweep() -> None:
+    now = context.now()
+    with context.transaction() as session:
+        freed = expire_leases(session, now)
+        due = list(
+            session.scalars(
+                select(CallbackRequest)
+                .where(CallbackRequest.status.in_(_WAITING), CallbackRequest.due_at <= now)
+                .order_by(CallbackRequest.due_at, CallbackRequest.created_at)
+                .limit(BATCH)
+            )
+        )
+        to_dispatch: list[str] = []
+        for callback in due:
+            if callback.status == flow.Status.SCHEDULED:
+                _, effects = machine.apply(session, callback, flow.Event(flow.EventType.DUE), now)
+                if effects.dispatch:
+                    to_dispatch.append(callback.id)
+            elif callback.accepted_leg_id is None:
+                to_dispatch.append(callback.id)
+        silent = _silent_legs(session, now)
+    if freed:
+        log.info("leases expired for %d agent(s)", len(freed))
+    for callback_id in to_dispatch:
+        jobs.enqueue(jobs.DISPATCH, callback_id)
+    for leg_id in silent:
+        jobs.enqueue(jobs.RECONCILE_LEG, leg_id)
+
+
+def _silent_legs(session: Session, now: datetime) -> list[int]:
+    cutoff = now - timedelta(seconds=WATCHDOG_GRACE_S)
+    legs = session.scalars(
+        select(Leg)
+        .where(
+            Leg.kind == "agent",
+            Leg.ended_at.is_(None),
+            Leg.answered_at.is_(None),
+            Leg.status.not_in(machine.LEG_FINAL_STATUSES),
+            Leg.created_at < cutoff,
+        )
+        .limit(BATCH)
+    )
+    return [leg.id for leg in legs if _overdue(session, leg, now)]
+
+
+def _overdue(session: Session, leg: Leg, now: datetime) -> bool:
+    rule = machine.rule_of(session, leg.callback)
+    return leg.created_at + timedelta(seconds=rule.ring_timeout + WATCHDOG_GRACE_S) < now
+
+
+def reconcile_leg(leg_id: int) -> None:
+    """The watchdog: ask the carrier how a silent leg really ended, and apply that."""
+    with context.transaction() as session:
+        leg = session.get(Leg, leg_id)
+        if leg is None or leg.ended_at is not None:
+            return
+        sid, callback_id = leg.provider_sid, leg.callback_id
+    if sid is None:
+        dispatch.leg_failed(callback_id, leg_id, "never_placed")
+        return
+    info = context.provider().fetch_call(sid)
+    if info.status in machine.LEG_FINAL_STATUSES:
+        carrier_events.agent_status(leg_id, {"CallStatus": info.status})

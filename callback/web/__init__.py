@@ -1,0 +1,1 @@
+"""HTTP blueprints: the public API, the carrier webhooks (and, later, the admin)."""
