@@ -5,9 +5,9 @@ Services commit first and enqueue after, and the beat's sweeper re-enqueues
 whatever is due and has no live task, so a lost message delays a callback but
 never loses it (design §5).
 
-Without REDIS_URL the broker is Kombu's filesystem transport under
-`instance/broker`, so a fresh machine needs no Redis; production sets
-REDIS_URL. Tasks live in `worker/tasks.py` and are addressed here by name, so
+Without REDIS_URL the broker is Kombu's filesystem transport (with atomic
+writes, see `broker.py`) under `instance/broker`, so a fresh machine needs no
+Redis; production sets REDIS_URL. Tasks live in `worker/tasks.py` and are addressed here by name, so
 the application never imports the worker.
 """
 
@@ -53,6 +53,7 @@ def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
     else:
         folder = instance_dir / "broker"
         config["broker_url"] = "filesystem://"
+        config["broker_transport"] = "callback.broker:Transport"
         config["broker_transport_options"] = {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),

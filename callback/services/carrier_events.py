@@ -122,23 +122,25 @@ def agent_status(leg_id: int, params: Mapping[str, str]) -> None:
     status = params.get("CallStatus", "")
     now = context.now()
     with context.transaction() as session:
-        if not _fresh(session, leg_id, params) or (found := _load(session, leg_id)) is None:
+        # Lock order everywhere: the callback row first, then its legs and agents.
+        if (found := _load(session, leg_id)) is None or not _fresh(session, leg_id, params):
             return
         callback, leg = found
-        if status == "in-progress":
-            leg.answered_at = leg.answered_at or now
         if status == "ringing":
-            event_type = flow.EventType.AGENT_RINGING
+            event_type: flow.EventType | None = flow.EventType.AGENT_RINGING
         elif status in _AGENT_ENDINGS:
-            leg.ended_at = now
-            if callback.accepted_leg_id == leg_id:
-                event_type = flow.EventType.CALL_ENDED  # the agent hung up, bridged or not
-            else:
-                event_type = _AGENT_ENDINGS[status]
+            accepted = callback.accepted_leg_id == leg_id
+            # The winning agent hanging up ends the call, bridged or not.
+            event_type = flow.EventType.CALL_ENDED if accepted else _AGENT_ENDINGS[status]
         else:
-            return
-        event = _leg_event(event_type, leg_id, params)
-        _, effects = machine.apply(session, callback, event, now)
+            event_type = None
+        effects = machine.Effects()
+        if event_type is not None:
+            # The flow must see the leg as it was (still ringing) to judge the event.
+            _, effects = machine.apply(
+                session, callback, _leg_event(event_type, leg_id, params), now
+            )
+        _record_leg(leg, status, now)
         callback_id = callback.id
     effects.run_after_commit(callback_id)
 
@@ -147,29 +149,36 @@ def customer_status(leg_id: int, agent_leg_id: int, params: Mapping[str, str]) -
     status = params.get("CallStatus", "")
     now = context.now()
     with context.transaction() as session:
-        if not _fresh(session, leg_id, params) or (found := _load(session, leg_id)) is None:
+        # Lock order everywhere: the callback row first, then its legs and agents.
+        if (found := _load(session, leg_id)) is None or not _fresh(session, leg_id, params):
             return
         callback, leg = found
-        if status == "in-progress":
-            leg.answered_at = now
-            callback.connected_at = now
         if status == "completed":
-            leg.ended_at = now
             answered = leg.answered_at is not None
             event_type = (
                 flow.EventType.CALL_ENDED if answered else flow.EventType.CUSTOMER_NO_ANSWER
             )
         elif status in _CUSTOMER_EVENTS:
             event_type = _CUSTOMER_EVENTS[status]
-            if status not in ("ringing", "in-progress"):
-                leg.ended_at = now
         else:
             return
+        if status == "in-progress":
+            callback.connected_at = now
         # Customer events carry the agent leg that dialled them (see flow's docstring).
         event = _leg_event(event_type, agent_leg_id, params, customer_leg=leg_id)
         _, effects = machine.apply(session, callback, event, now)
+        _record_leg(leg, status, now)
         callback_id = callback.id
     effects.run_after_commit(callback_id)
+
+
+def _record_leg(leg: Leg, status: str, now: datetime) -> None:
+    """The carrier's view of the leg, written after the flow has judged the event."""
+    leg.status = status or leg.status
+    if status == "in-progress":
+        leg.answered_at = leg.answered_at or now
+    if status in machine.LEG_FINAL_STATUSES:
+        leg.ended_at = leg.ended_at or now
 
 
 def _leg_event(
@@ -188,12 +197,15 @@ def _leg_event(
 def _fresh(session: Session, leg_id: int, params: Mapping[str, str]) -> bool:
     """Record the callback's sequence number; False for duplicates and stale reorderings."""
     sequence = _int(params.get("SequenceNumber"))
-    values: dict[str, object] = {"status": params.get("CallStatus", "")}
-    statement = update(Leg).where(Leg.id == leg_id)
-    if sequence is not None:
-        statement = statement.where(Leg.last_sequence < sequence)
-        values["last_sequence"] = sequence
-    return session.execute(statement.values(**values)).rowcount == 1  # type: ignore[attr-defined]
+    if sequence is None:
+        return session.get(Leg, leg_id) is not None
+    statement = (
+        update(Leg)
+        .where(Leg.id == leg_id, Leg.last_sequence < sequence)
+        .values(last_sequence=sequence)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
 
 
 def _load(session: Session, leg_id: int) -> tuple[CallbackRequest, Leg] | None:
@@ -216,7 +228,7 @@ def _answer_for(
 
 
 def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
+    """A carrier number (sequence, duration) that fits our columns, else None."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 9:
         return None
+    return int(value)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import flow, jobs
-from ..models import Agent, CallbackRequest, Leg, RoutingRule, RuleMember
+from ..models import Agent, CallbackRequest, Leg, RoutingRule, RuleMember, Widget
 from ..phone import mask
 from ..routing.reservation import Reservation, pick_agents
 from ..routing.strategies import ring_plan
@@ -52,10 +52,22 @@ def dispatch(callback_id: str, hedge: bool = False) -> None:
         ringing = machine.state_of(callback, rule).active_legs
         if ringing and not hedge:
             return  # their outcome (or the hedge timer) decides what happens next
-        exclude = _exhausted_agents(callback, rule) | _agents_of(callback, ringing)
+        older = _waiting_before(session, callback, rule, now)
+        if older is not None:
+            # First come, first served: the older request takes the next free agent.
+            jobs.enqueue(jobs.DISPATCH, older)
+            return
+        busy = _agents_of(callback, ringing)
         count = 1 if ringing else plan.initial
         lease = plan.ring_timeout_s + LEASE_GRACE_S
-        reserved = pick_agents(session, rule, now, exclude, count, lease)
+        # Everyone once before anyone twice; then the next round, up to max_rounds.
+        reserved = pick_agents(
+            session, rule, now, _rung_this_round(callback, rule) | busy, count, lease
+        )
+        if not reserved:
+            reserved = pick_agents(
+                session, rule, now, _exhausted_agents(callback, rule) | busy, count, lease
+            )
         if not reserved:
             effects = _nobody_free(session, callback, rule, ringing, now)
             placed: list[PlacedLeg] = []
@@ -66,6 +78,27 @@ def dispatch(callback_id: str, hedge: bool = False) -> None:
         _place(callback_id, leg)
     if placed and plan.hedge_after_s is not None:
         jobs.enqueue(jobs.HEDGE, callback_id, countdown=plan.hedge_after_s)
+
+
+def _waiting_before(
+    session: Session, callback: CallbackRequest, rule: RoutingRule, now: datetime
+) -> str | None:
+    """The oldest callback of the same rule still waiting for its first agent, if older."""
+    if callback.status != flow.Status.QUEUED or callback.legs:
+        return None
+    return session.scalar(
+        select(CallbackRequest.id)
+        .join(Widget, Widget.id == CallbackRequest.widget_id)
+        .where(
+            Widget.routing_rule_id == rule.id,
+            CallbackRequest.status == flow.Status.QUEUED.value,
+            CallbackRequest.due_at <= now,
+            CallbackRequest.created_at < callback.created_at,
+            ~CallbackRequest.legs.any(),
+        )
+        .order_by(CallbackRequest.created_at)
+        .limit(1)
+    )
 
 
 def hedge(callback_id: str) -> None:
@@ -83,9 +116,21 @@ def _agents_of(callback: CallbackRequest, leg_ids: frozenset[str]) -> set[int]:
     return {leg.agent_id for leg in callback.legs if str(leg.id) in leg_ids and leg.agent_id}
 
 
+def _times_rung(callback: CallbackRequest) -> Counter[int]:
+    return Counter(leg.agent_id for leg in callback.legs if leg.kind == "agent" and leg.agent_id)
+
+
+def _rung_this_round(callback: CallbackRequest, rule: RoutingRule) -> set[int]:
+    """Members rung more often than the least-rung member, plus the exhausted ones."""
+    rung = _times_rung(callback)
+    current_round = min((rung[m.agent_id] for m in rule.members), default=0)
+    ahead = {agent_id for agent_id, times in rung.items() if times > current_round}
+    return ahead | _exhausted_agents(callback, rule)
+
+
 def _exhausted_agents(callback: CallbackRequest, rule: RoutingRule) -> set[int]:
     """Agents already rung max_rounds times for this callback are not rung again."""
-    rung = Counter(leg.agent_id for leg in callback.legs if leg.kind == "agent" and leg.agent_id)
+    rung = _times_rung(callback)
     return {agent_id for agent_id, times in rung.items() if times >= rule.max_rounds}
 
 

@@ -112,6 +112,12 @@ def _fields(payload: Any) -> dict[str, Any]:
             continue
         if not isinstance(value, str):
             raise IntakeError(f"invalid_{name}", f"The field '{name}' must be a string.", name)
+        if "\x00" in value:
+            if name == "widget":
+                raise IntakeError(
+                    "unknown_widget", "No widget has this key; check data-widget.", name
+                )
+            raise IntakeError(f"invalid_{name}", f"The field '{name}' has a NUL character.", name)
         if len(value) > limit:
             raise IntakeError(
                 f"invalid_{name}", f"The field '{name}' is longer than {limit} characters.", name
@@ -135,7 +141,8 @@ def _due_at(raw: str | None, now: datetime) -> datetime:
         return now
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+        moment.astimezone(UTC)  # year 1 or 9999 with an offset overflows here
+    except (ValueError, OverflowError):
         raise IntakeError(
             "invalid_scheduled_for",
             "scheduled_for must be an ISO 8601 time such as 2026-11-23T09:30:00+02:00.",

@@ -12,7 +12,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 @bp.post("/callbacks")
 def create_callback() -> tuple[Response, int]:
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json(silent=True)
+    except RecursionError:  # "[[[[…" nested deeper than the JSON parser goes
+        payload = None
     accepted = intake.request_callback(payload)
     status_url = url_for("api.callback_status", callback_id=accepted.id, token=accepted.token)
     body = {
@@ -26,6 +29,8 @@ def create_callback() -> tuple[Response, int]:
 
 @bp.get("/callbacks/<callback_id>")
 def callback_status(callback_id: str) -> Response:
+    if "\x00" in callback_id:
+        return error_response(404, "not_found", "No callback with this id and token.")
     view = intake.status_view(callback_id, request.args.get("token", ""))
     if view is None:
         return error_response(404, "not_found", "No callback with this id and token.")

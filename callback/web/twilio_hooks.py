@@ -36,7 +36,8 @@ def signed(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _leg(name: str = "leg") -> int:
     value = request.args.get(name, "")
-    if not value.isdigit():
+    # ASCII digits that fit a 32-bit id: "²" or 5000 digits are not leg ids.
+    if not (value.isascii() and value.isdigit() and len(value) <= 9):
         abort(400, f"The webhook URL needs a numeric '{name}' parameter.")
     return int(value)
 

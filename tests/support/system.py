@@ -1,0 +1,163 @@
+"""The whole system as real processes: simulator, gunicorn web, Celery worker and beat.
+
+Started once per test session on a fresh instance folder, against SQLite and the
+embedded broker by default, or the PostgreSQL and Redis named by
+TEST_DATABASE_URL / TEST_REDIS_URL (a private schema and Redis database, so
+parallel runs and earlier runs cannot interfere).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from callback import create_app, processes
+from callback.config import Settings
+from callback.migrate import upgrade
+from callback.services import context
+from callback.services.setup import add_agent, add_widget, ensure_rule
+from callback.system import pieces
+
+from .ports import free_port
+from .receiver import wait_until
+from .simulator import Simulator
+
+FINAL = ("completed", "failed", "canceled")
+
+
+@dataclass
+class RunningSystem:
+    env: dict[str, str]
+    settings: Settings
+    web_url: str
+    sim: Simulator
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _app: Flask | None = None
+
+    @contextmanager
+    def app_context(self) -> Iterator[None]:
+        """The test's own app (same settings) for setting shops up; one engine for the session."""
+        if self._app is None:
+            self._app = create_app(self.settings)
+        with self._app.app_context():
+            yield
+
+    def shop(self, strategy: str, agents: list[str], **rule: Any) -> str:
+        """A fresh rule with these agent numbers (in order) and a widget on it; its key."""
+        name = f"rule-{secrets.token_hex(4)}"
+        with self.app_context():
+            with context.transaction() as session:
+                routing_rule = ensure_rule(session, name, strategy=strategy)
+                for attribute, value in rule.items():
+                    setattr(routing_rule, attribute, value)
+            for index, phone in enumerate(agents, start=1):
+                add_agent(f"Agent {index}", phone, rule=name)
+            return add_widget(f"Shop {name}", region="EE", countries=["EE"], rule=name)
+
+    def post(self, widget: str, phone: str, **fields: str) -> requests.Response:
+        return self.sim.http.post(
+            f"{self.web_url}/api/v1/callbacks", json={"widget": widget, "phone": phone, **fields}
+        )
+
+    def request(self, widget: str, phone: str, **fields: str) -> dict[str, Any]:
+        response = self.post(widget, phone, **fields)
+        assert response.status_code == 202, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def status(self, accepted: dict[str, Any]) -> dict[str, Any]:
+        response = self.sim.http.get(self.web_url + accepted["status_url"])
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def wait_for_status(
+        self, accepted: dict[str, Any], wanted: tuple[str, ...] = FINAL, timeout: float = 30
+    ) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+
+        def reached() -> dict[str, Any] | None:
+            seen.update(self.status(accepted))
+            return dict(seen) if seen["status"] in wanted else None
+
+        try:
+            return wait_until(reached, timeout, f"callback {accepted['id']} to reach {wanted}")  # type: ignore[no-any-return]
+        except AssertionError as error:
+            trail = [(e["type"]) for e in seen.get("events", [])]
+            raise AssertionError(f"{error}; last seen {seen.get('status')}: {trail}") from None
+
+    def stop(self) -> None:
+        for process in reversed(self.procs):
+            processes.stop(process)
+        if self._app is not None:
+            self._app.extensions["db"].kw["bind"].dispose()
+
+
+def _database(tmp: Path) -> tuple[str, str | None]:
+    """The URL the processes use, and the PostgreSQL schema to drop afterwards."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp / 'callback.db'}", None
+    schema = f"e2e_{secrets.token_hex(4)}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False), schema
+
+
+def _drop_schema(schema: str) -> None:
+    engine = create_engine(os.environ["TEST_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@contextmanager
+def running_system(tmp: Path, time_scale: float) -> Iterator[RunningSystem]:
+    web_port, sim_port = free_port(), free_port()
+    database_url, schema = _database(tmp)
+    env = {
+        "DATABASE_URL": database_url,
+        "INSTANCE_DIR": str(tmp),
+        "PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        "TWILIO_API_BASE": f"http://127.0.0.1:{sim_port}",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        env["REDIS_URL"] = redis_url
+    os.environ.update({k: v for k, v in env.items() if k == "NO_PROXY"})
+    settings = Settings.from_env(env)
+    upgrade(settings.database_url)
+    http = requests.Session()
+    http.trust_env = False
+    system = RunningSystem(
+        env, settings, f"http://127.0.0.1:{web_port}", Simulator(settings.twilio_api_base, http)
+    )
+    child_env = {**os.environ, **env}
+    try:
+        for piece in pieces(settings, web_port, simulator_time_scale=time_scale):
+            if piece.health_url:
+                system.procs.append(processes.start(piece.argv, piece.health_url, env=child_env))
+            else:
+                system.procs.append(subprocess.Popen(piece.argv, env=child_env))
+        yield system
+    finally:
+        system.stop()
+        http.close()
+        if schema:
+            _drop_schema(schema)
