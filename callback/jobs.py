@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_ready
 from flask import Flask, current_app
 
 from .config import Settings
@@ -76,10 +77,24 @@ def celery_init_app(app: Flask, settings: Settings) -> Celery:
     if not settings.redis_url:
         (instance_dir / "broker").mkdir(parents=True, exist_ok=True)
     celery_app = Celery(app.name, task_cls=FlaskTask)
+    _announce_readiness(celery_app, instance_dir)
     celery_app.config_from_object(celery_config(settings, instance_dir))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def ready_file(instance_dir: Path) -> Path:
+    """Touched when a worker starts consuming: `callback run` and the tests wait for it."""
+    return instance_dir / "worker.ready"
+
+
+def _announce_readiness(celery_app: Celery, instance_dir: Path) -> None:
+    def touch(**_: object) -> None:
+        ready_file(instance_dir).touch()
+
+    # weak=False: the closure would otherwise be collected before the worker starts.
+    worker_ready.connect(touch, weak=False)
 
 
 def enqueue(task: str, *args: object, countdown: float | None = None) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from callback import create_app, processes
 from callback.config import Settings
+from callback.jobs import ready_file
 from callback.migrate import upgrade
 from callback.services import context
 from callback.services.setup import add_agent, add_widget, ensure_rule
@@ -155,6 +156,7 @@ def running_system(tmp: Path, time_scale: float) -> Iterator[RunningSystem]:
                 system.procs.append(processes.start(piece.argv, piece.health_url, env=child_env))
             else:
                 system.procs.append(subprocess.Popen(piece.argv, env=child_env))
+        wait_until(ready_file(settings.instance_dir).exists, 30, "the worker to start consuming")
         yield system
     finally:
         system.stop()
