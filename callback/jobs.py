@@ -59,6 +59,7 @@ def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "store_processed": False,
+            "control_folder": str(folder / "control"),
             # The filesystem transport polls; 20 ms keeps dispatch well inside budget.
             "polling_interval": 0.02,
         }

@@ -1,0 +1,287 @@
+"""Dispatch overhead: from POST /api/v1/callbacks until the first agent's call reaches the carrier.
+
+    .venv/bin/python bench/dispatch.py [--rate 5] [--count 50] [--db sqlite|postgres]
+                                       [--agents N] [--out bench/results/dispatch-<db>.json]
+
+Starts the whole system with N agents on the benchmark's rule (seeded with `callback agent add`),
+sets every simulated phone to `no-answer`, warms up, then posts `count` callbacks at `rate` per
+second from this process, each with its own valid Estonian mobile number.
+
+How it is measured. For each callback this process notes the wall clock (time.time()) just
+before sending the POST. Afterwards it reads the callback's first agent leg from the database
+(its carrier sid, and `created_at`: when the worker's dispatch started) and the carrier's call
+from the simulator's call log (`GET /sim/calls`), whose `date_created` is the moment the
+simulator accepted the REST request that placed the call. Overhead = date_created - POST sent.
+No polling is involved, so the numbers carry no polling error.
+
+`stages` splits that time at the clock readings the service stores: the callback's created_at
+(intake reads the clock before its transaction begins), the 202 arriving here, and the first
+leg's created_at (dispatch reads the clock before its transaction begins). So stage 2 holds the
+intake transaction (with any wait for the database lock), the commit and the enqueue; stage 3
+the broker and the worker picking the task up; stage 4 the dispatch transaction and the
+carrier's REST request.
+
+The simulator reports its own clock: the wall clock at its start plus monotonic time multiplied
+by --time-scale. `system.pieces()` starts it at time scale 1, where that equals the wall clock;
+the benchmark checks this by placing a few calls straight at the simulator's REST API and
+comparing their date_created with the wall-clock midpoint of each request (`clock` in the JSON).
+
+Why no-answer phones and that many agents. An agent whose leg ends (busy, failed, no-answer)
+is released and the callback rings the next agent at once, up to max_rounds over the whole
+list, so short-lived legs would make every callback churn through all agents. A phone that
+never answers instead keeps its agent ringing for the rule's ring timeout (15 s) and the hedged
+rule adds a second agent after 6 s; with one agent per callback plus one per hedge (and a
+margin) an agent is always free, and each callback's first dispatch is the one measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from common import (
+    BENCH_WIDGET,
+    RESULTS,
+    System,
+    paced,
+    process_exits,
+    read,
+    running_system,
+    summary_ms,
+    thread_local_sessions,
+    valid_mobiles,
+    verdict,
+    warm_up,
+    write_result,
+)
+from sqlalchemy import func, select
+
+from callback.models import Agent, CallbackRequest, Leg, RoutingRule, RuleMember
+
+TARGET_P99_MS = 100.0
+# RoutingRule defaults (callback/models/routing.py): the benchmark's rule keeps them.
+RING_TIMEOUT_S = 15
+HEDGE_AFTER_S = 6
+AGENT_NUMBERS = 56000000  # +37256000000, +37256000001, …
+CUSTOMER_NUMBERS = 55550000  # +37255550000, …
+CLOCK_PROBE_NUMBER = "+37257000000"
+WARMUP_DISPATCHES = 5
+
+
+def agents_needed(rate: float, count: int) -> int:
+    """Enough agents that one is always free while the benchmark posts (see the docstring).
+
+    Every callback rings one agent at once, and one more (the hedge) if it is still ringing
+    HEDGE_AFTER_S later. Runs longer than the ring timeout also see timed-out legs replaced
+    while their agents are still held; for those this is a generous estimate, and the result's
+    `agents.available_at_end` shows whether it sufficed.
+    """
+    callbacks = count + WARMUP_DISPATCHES
+    seconds = count / rate + 1  # the warm-up dispatches take well under a second
+    if seconds + 2 >= RING_TIMEOUT_S:
+        return 2 * callbacks * math.ceil(seconds / RING_TIMEOUT_S) + 5
+    hedges = WARMUP_DISPATCHES + max(0, math.ceil(count - (HEDGE_AFTER_S - 1) * rate))
+    return callbacks + hedges + 5
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=5.0, help="callbacks per second")
+    parser.add_argument("--count", type=int, default=50, help="callbacks measured")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--agents", type=int, default=None, help="default: enough (see above)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the instance folder")
+    args = parser.parse_args()
+    if not (0 < args.rate <= 100 and 0 < args.count <= 2000):
+        parser.error("keep to --rate ≤ 100 and --count ≤ 2000")
+    agents = args.agents or agents_needed(args.rate, args.count)
+    out = args.out or RESULTS / f"dispatch-{args.db}.json"
+    customers = valid_mobiles(CUSTOMER_NUMBERS, WARMUP_DISPATCHES + args.count)
+    warmup_customers, customers = customers[:WARMUP_DISPATCHES], customers[WARMUP_DISPATCHES:]
+
+    with running_system(
+        args.db, agents=valid_mobiles(AGENT_NUMBERS, agents), keep=args.keep
+    ) as system:
+        system.phone("default", outcome="no-answer")
+        system.phone(CLOCK_PROBE_NUMBER, outcome="failed", answer_after=0)
+        warm_up(system)
+        clock = sim_clock_offset(system)
+        # A few dispatches through the carrier client before measuring (not counted), one at a
+        # time: each waits until its agent's call is placed.
+        for phone in warmup_customers:
+            response = system.post_callback(system.http, BENCH_WIDGET, phone)
+            first_calls(system, [response.json()["id"]], timeout=30)
+
+        sessions = thread_local_sessions()
+        runs = paced(
+            args.rate,
+            args.count,
+            lambda i: system.post_callback(sessions(), BENCH_WIDGET, customers[i]),
+        )
+        posted = {r.index: r.value.json()["id"] for r in runs if r.error is None}
+        legs = first_calls(system, list(posted.values()), timeout=30)
+        calls = {call["sid"]: call for call in system.sim_calls()}
+        created = callback_times(system, list(posted.values()))
+        results = _results(runs, posted, legs, calls, created)
+        results["clock"] = clock
+        results["agents"] = {"seeded": agents, "available_at_end": available_agents(system)}
+        results["process_exits"] = process_exits(system, min(r.wall_start for r in runs))
+        settings = {
+            "rate_per_s": args.rate,
+            "count": args.count,
+            "agents": agents,
+            "agent_phones": "no-answer (ring for the rule's 15 s ring timeout)",
+            "rule": "bench: the defaults (hedged, ring_timeout 15 s, hedge_after 6 s)",
+            "warm_up": f"20 callbacks without agents, then {WARMUP_DISPATCHES} dispatches",
+            "method": "simulator date_created minus the wall clock when the POST was sent",
+            "target_p99_ms": TARGET_P99_MS,
+        }
+        write_result("dispatch", out, system, settings, results)
+
+    overhead = results["overhead_post_to_carrier"]
+    print(
+        f"dispatch [{args.db}]: {overhead['count']} callbacks at {args.rate:g}/s — POST → agent "
+        f"call at the carrier p50 {overhead.get('p50_ms')} ms, p99 {overhead.get('p99_ms')}, "
+        f"max {overhead.get('max_ms')}; {results['not_dispatched']} not dispatched; "
+        f"{verdict(overhead.get('p99_ms', math.inf), TARGET_P99_MS)} → {out}"
+    )
+    for name, info in results["process_exits"].items():
+        print(
+            f"  WARNING: {name} exited {info['seconds_into_load']} s into the load: "
+            f"{info['last_error']}"
+        )
+    if results["agents"]["available_at_end"] == 0:
+        print("  WARNING: no agent was free at the end; raise --agents")
+    return 0 if results["not_dispatched"] == 0 else 1
+
+
+def _results(
+    runs: list[Any],
+    posted: dict[int, str],
+    legs: dict[str, tuple[str, datetime]],
+    calls: dict[str, dict[str, Any]],
+    created: dict[str, datetime],
+) -> dict[str, Any]:
+    total, after_202, intake = [], [], []
+    to_intake, to_202, to_dispatch, to_carrier = [], [], [], []
+    for run in runs:
+        callback_id = posted.get(run.index)
+        if callback_id is None or callback_id not in legs:
+            continue
+        sid, dispatch_started = legs[callback_id]
+        at_carrier = datetime.fromisoformat(calls[sid]["date_created"]).timestamp()
+        intake_now = created[callback_id].timestamp()
+        total.append(at_carrier - run.wall_start)
+        after_202.append(at_carrier - run.wall_end)
+        intake.append(run.end - run.start)
+        to_intake.append(intake_now - run.wall_start)
+        to_202.append(run.wall_end - intake_now)
+        to_dispatch.append(dispatch_started.timestamp() - run.wall_end)
+        to_carrier.append(at_carrier - dispatch_started.timestamp())
+    return {
+        "posted": len(runs),
+        "post_errors": sum(1 for r in runs if r.error is not None),
+        "not_dispatched": len(runs) - len(total),
+        "overhead_post_to_carrier": summary_ms(total),
+        "overhead_202_to_carrier": summary_ms(after_202),
+        "intake_post_to_202": summary_ms(intake),
+        # One after the other, they add up to overhead_post_to_carrier.
+        "stages": {
+            "1_post_sent_to_intake_start": summary_ms(to_intake),
+            "2_intake_start_to_202_received": summary_ms(to_202),
+            "3_202_received_to_dispatch_start": summary_ms(to_dispatch),
+            "4_dispatch_start_to_carrier_call": summary_ms(to_carrier),
+        },
+    }
+
+
+def first_calls(
+    system: System, callback_ids: list[str], timeout: float
+) -> dict[str, tuple[str, datetime]]:
+    """callback id -> (carrier sid, created_at) of its first agent leg, once all are placed.
+
+    Reads in autocommit mode (no SQLite write lock), every 0.2 s, until every callback's first
+    leg has its carrier sid or `timeout` passes.
+    """
+    engine = system.engine()
+    query = (
+        select(Leg.callback_id, Leg.id, Leg.provider_sid, Leg.created_at)
+        .where(Leg.kind == "agent", Leg.callback_id.in_(callback_ids))
+        .order_by(Leg.id)
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            first: dict[str, tuple[str | None, datetime]] = {}
+            for callback_id, _, sid, created_at in read(engine, query):
+                first.setdefault(callback_id, (sid, created_at))
+            placed = {k: (sid, at) for k, (sid, at) in first.items() if sid is not None}
+            if len(placed) == len(callback_ids) or time.monotonic() > deadline:
+                return placed
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+
+
+def callback_times(system: System, callback_ids: list[str]) -> dict[str, datetime]:
+    """callback id -> created_at: the intake's clock reading for that request."""
+    engine = system.engine()
+    query = select(CallbackRequest.id, CallbackRequest.created_at).where(
+        CallbackRequest.id.in_(callback_ids)
+    )
+    rows = read(engine, query)
+    engine.dispose()
+    return dict(rows)  # type: ignore[arg-type]
+
+
+def available_agents(system: System) -> int:
+    engine = system.engine()
+    query = (
+        select(func.count())
+        .select_from(Agent)
+        .join(RuleMember, RuleMember.agent_id == Agent.id)
+        .join(RoutingRule, RoutingRule.id == RuleMember.rule_id)
+        .where(RoutingRule.name == "bench", Agent.state == "available")
+    )
+    count = read(engine, query)[0][0]
+    engine.dispose()
+    return int(count)
+
+
+def sim_clock_offset(system: System, probes: int = 5) -> dict[str, float]:
+    """How far the simulator's clock is from ours: place calls at its REST API and compare each
+    call's date_created with the wall-clock midpoint of the request; keep the tightest probe."""
+    settings = system.settings
+    url = f"{system.sim_url}/2010-04-01/Accounts/{settings.twilio_account_sid}/Calls.json"
+    best: tuple[float, float] | None = None
+    for _ in range(probes):
+        before = time.time()
+        response = system.http.post(
+            url,
+            auth=(settings.twilio_account_sid, settings.twilio_auth_token),
+            data={
+                "To": CLOCK_PROBE_NUMBER,
+                "From": settings.twilio_caller_id,
+                "Twiml": "<Response><Hangup/></Response>",
+            },
+            timeout=5,
+        )
+        after = time.time()
+        response.raise_for_status()
+        detail = system.http.get(f"{system.sim_url}/sim/calls/{response.json()['sid']}", timeout=5)
+        stamp = datetime.fromisoformat(detail.json()["date_created"]).timestamp()
+        offset, half_window = stamp - (before + after) / 2, (after - before) / 2
+        if best is None or half_window < best[1]:
+            best = (offset, half_window)
+    assert best is not None
+    return {"offset_ms": round(best[0] * 1000, 3), "uncertainty_ms": round(best[1] * 1000, 3)}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
