@@ -125,14 +125,15 @@ class System:
     exits: dict[str, dict[str, Any]] = field(default_factory=dict)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     stopping: threading.Event = field(default_factory=threading.Event)
-    seeded_agents: list[str] = field(default_factory=list)
 
-    def post_callback(self, session: requests.Session, widget: str, phone: str) -> Any:
+    def post_callback(
+        self, session: requests.Session, widget: str, phone: str
+    ) -> requests.Response:
         return session.post(
             f"{self.web_url}/api/v1/callbacks", json={"widget": widget, "phone": phone}, timeout=10
         )
 
-    def phone(self, number: str, **behaviour: object) -> None:
+    def phone(self, number: str, **behaviour: Any) -> None:
         """How the simulator's phone at `number` (or "default") behaves."""
         response = self.http.put(f"{self.sim_url}/sim/phones/{number}", json=behaviour, timeout=5)
         response.raise_for_status()
@@ -140,7 +141,7 @@ class System:
     def sim_calls(self) -> list[dict[str, Any]]:
         response = self.http.get(f"{self.sim_url}/sim/calls", timeout=30)
         response.raise_for_status()
-        return response.json()["calls"]  # type: ignore[no-any-return]
+        return response.json()["calls"]
 
     def watch(self) -> None:
         """Note (on a daemon thread) any process that exits before `stop()`."""
@@ -219,7 +220,6 @@ def running_system(db: str, agents: Sequence[str] = (), keep: bool = False) -> I
     system.load_before = os.getloadavg()
     try:
         _seed(child_env, instance_dir, agents)
-        system.seeded_agents = list(agents)
         _start(system, child_env, web_port)
         system.watch()
         yield system
@@ -276,7 +276,7 @@ def _start(system: System, child_env: dict[str, str], web_port: int) -> None:
     logs.mkdir()
     for piece in pieces(system.settings, web_port, simulator_time_scale=1.0):
         with open(logs / f"{piece.name}.log", "wb") as log:
-            # cwd: the filesystem broker puts its control folder in the working directory.
+            # cwd: whatever a process writes to its working directory stays in the instance.
             process = subprocess.Popen(
                 piece.argv,
                 env=child_env,
@@ -441,7 +441,7 @@ def thread_local_sessions() -> Callable[[], requests.Session]:
     def get() -> requests.Session:
         if not hasattr(local, "session"):
             local.session = http_session()
-        return local.session  # type: ignore[no-any-return]
+        return local.session
 
     return get
 
@@ -530,7 +530,8 @@ def _git_revision() -> str | None:
 
     try:
         revision = git("rev-parse", "--short", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+        # The system under test: changes under bench/ (scripts, results) do not count.
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ":!bench"))
     except (OSError, subprocess.CalledProcessError):
         return None
     return f"{revision}{' (working tree modified)' if dirty else ''}"

@@ -161,6 +161,14 @@ def main() -> int:
     return 0 if results["not_dispatched"] == 0 else 1
 
 
+STAGES = (
+    "1_post_sent_to_intake_start",
+    "2_intake_start_to_202_received",
+    "3_202_received_to_dispatch_start",
+    "4_dispatch_start_to_carrier_call",
+)
+
+
 def _results(
     runs: list[Any],
     posted: dict[int, str],
@@ -168,36 +176,51 @@ def _results(
     calls: dict[str, dict[str, Any]],
     created: dict[str, datetime],
 ) -> dict[str, Any]:
-    total, after_202, intake = [], [], []
-    to_intake, to_202, to_dispatch, to_carrier = [], [], [], []
+    samples: list[dict[str, float]] = []  # seconds
+    first_post = min(run.wall_start for run in runs)
     for run in runs:
         callback_id = posted.get(run.index)
         if callback_id is None or callback_id not in legs:
             continue
         sid, dispatch_started = legs[callback_id]
         at_carrier = datetime.fromisoformat(calls[sid]["date_created"]).timestamp()
-        intake_now = created[callback_id].timestamp()
-        total.append(at_carrier - run.wall_start)
-        after_202.append(at_carrier - run.wall_end)
-        intake.append(run.end - run.start)
-        to_intake.append(intake_now - run.wall_start)
-        to_202.append(run.wall_end - intake_now)
-        to_dispatch.append(dispatch_started.timestamp() - run.wall_end)
-        to_carrier.append(at_carrier - dispatch_started.timestamp())
+        intake_start = created[callback_id].timestamp()
+        moments = (run.wall_start, intake_start, run.wall_end, dispatch_started.timestamp())
+        samples.append(
+            {
+                "at_s": run.wall_start - first_post,
+                "total": at_carrier - run.wall_start,
+                "after_202": at_carrier - run.wall_end,
+                "intake": run.end - run.start,
+                # One after the other, the stages add up to the total.
+                **{
+                    stage: end - begin
+                    for stage, begin, end in zip(
+                        STAGES, moments, (*moments[1:], at_carrier), strict=True
+                    )
+                },
+            }
+        )
+
+    def column(name: str) -> list[float]:
+        return [sample[name] for sample in samples]
+
     return {
         "posted": len(runs),
         "post_errors": sum(1 for r in runs if r.error is not None),
-        "not_dispatched": len(runs) - len(total),
-        "overhead_post_to_carrier": summary_ms(total),
-        "overhead_202_to_carrier": summary_ms(after_202),
-        "intake_post_to_202": summary_ms(intake),
-        # One after the other, they add up to overhead_post_to_carrier.
-        "stages": {
-            "1_post_sent_to_intake_start": summary_ms(to_intake),
-            "2_intake_start_to_202_received": summary_ms(to_202),
-            "3_202_received_to_dispatch_start": summary_ms(to_dispatch),
-            "4_dispatch_start_to_carrier_call": summary_ms(to_carrier),
-        },
+        "not_dispatched": len(runs) - len(samples),
+        "overhead_post_to_carrier": summary_ms(column("total")),
+        "overhead_202_to_carrier": summary_ms(column("after_202")),
+        "intake_post_to_202": summary_ms(column("intake")),
+        "stages": {stage: summary_ms(column(stage)) for stage in STAGES},
+        # Each callback: seconds since the first POST, then its times in milliseconds.
+        "samples": [
+            {
+                k if k == "at_s" else f"{k}_ms": round(v if k == "at_s" else v * 1000, 2)
+                for k, v in sample.items()
+            }
+            for sample in samples
+        ],
     }
 
 
@@ -237,7 +260,7 @@ def callback_times(system: System, callback_ids: list[str]) -> dict[str, datetim
     )
     rows = read(engine, query)
     engine.dispose()
-    return dict(rows)  # type: ignore[arg-type]
+    return dict(rows)
 
 
 def available_agents(system: System) -> int:

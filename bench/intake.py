@@ -89,6 +89,15 @@ def main() -> int:
             "achieved_rate_per_s": round(len(runs) / elapsed, 2),
             "latency": summary_ms([r.end - r.start for r in accepted]),
             "send_lag": summary_ms([r.start - r.due for r in runs]),
+            # When the worst ones were sent (seconds since the first request): the beat sweeps
+            # every 2 s, so a pattern there points at the sweep.
+            "slowest": [
+                {
+                    "at_s": round(r.start - runs[0].start, 2),
+                    "ms": round((r.end - r.start) * 1000, 1),
+                }
+                for r in sorted(accepted, key=lambda r: r.start - r.end)[:10]
+            ],
             "process_exits": process_exits(system, min(r.wall_start for r in runs)),
             "worker": {
                 "callbacks_by_status": _statuses(system),
