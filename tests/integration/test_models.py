@@ -16,17 +16,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from hashlib import sha256
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, bindparam, event, inspect, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from support.app import migrated_database
 
 from callback.db import make_engine, make_session_factory, session_scope
 from callback.migrate import alembic_config, upgrade
@@ -65,29 +64,10 @@ def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A freshly migrated database, one per backend for this module."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("db") / "nested" / "callback.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
+    with migrated_database(
+        request.param, tmp_path_factory.mktemp("db"), "nested/callback.db"
+    ) as url:
         yield url
-        return
-
-    schema = f"test_models_{secrets.token_hex(6)}"
-    admin = make_engine(TEST_DATABASE_URL)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = (
-            make_url(TEST_DATABASE_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

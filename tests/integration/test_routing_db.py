@@ -13,7 +13,6 @@ import secrets
 import time
 from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,13 +28,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from support.app import migrated_database
 
 from callback import routing
 from callback.db import make_engine, make_session_factory, session_scope
-from callback.migrate import upgrade
 from callback.models import Agent, AgentState, Presence, RoutingRule, RuleMember
 from callback.routing import (
     CandidateView,
@@ -66,29 +64,8 @@ def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """A freshly migrated database, one per backend for this module."""
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("db") / "routing.db"
-        url = f"sqlite:///{path}"
-        upgrade(url)
+    with migrated_database(request.param, tmp_path_factory.mktemp("db"), "routing.db") as url:
         yield url
-        return
-
-    schema = f"test_routing_{secrets.token_hex(6)}"
-    admin = make_engine(TEST_DATABASE_URL)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = (
-            make_url(TEST_DATABASE_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-        upgrade(url)
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -48,15 +48,16 @@ BACKENDS = (
 
 
 @contextmanager
-def migrated_database(backend: str, folder: Path) -> Iterator[str]:
-    """A migrated database for `backend` ("sqlite" in `folder`, or "postgresql")."""
+def migrated_database(backend: str, folder: Path, sqlite_name: str = "t.db") -> Iterator[str]:
+    """A migrated database for `backend`: a SQLite file in `folder`, or a private schema of
+    TEST_DATABASE_URL (reached through search_path, dropped afterwards)."""
     if backend == "sqlite":
-        url = f"sqlite:///{folder / 't.db'}"
+        url = f"sqlite:///{folder / sqlite_name}"
         upgrade(url)
         yield url
         return
 
-    schema = f"test_http_{secrets.token_hex(6)}"
+    schema = f"test_{secrets.token_hex(6)}"
     admin = make_engine(TEST_DATABASE_URL)
     try:
         with admin.begin() as connection:

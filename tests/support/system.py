@@ -19,17 +19,15 @@ from typing import Any
 
 import requests
 from flask import Flask
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from callback import create_app, processes
 from callback.config import Settings
 from callback.jobs import ready_file
-from callback.migrate import upgrade
 from callback.services import context
 from callback.services.setup import add_agent, add_widget, ensure_rule
 from callback.system import pieces
 
+from .app import migrated_database
 from .ports import free_port
 from .receiver import wait_until
 from .simulator import Simulator
@@ -103,31 +101,15 @@ class RunningSystem:
             self._app.extensions["db"].kw["bind"].dispose()
 
 
-def _database(tmp: Path) -> tuple[str, str | None]:
-    """The URL the processes use, and the PostgreSQL schema to drop afterwards."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        return f"sqlite:///{tmp / 'callback.db'}", None
-    schema = f"e2e_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False), schema
-
-
-def _drop_schema(schema: str) -> None:
-    engine = create_engine(os.environ["TEST_DATABASE_URL"])
-    with engine.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
 @contextmanager
 def running_system(tmp: Path, time_scale: float) -> Iterator[RunningSystem]:
+    backend = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
+    with migrated_database(backend, tmp, "callback.db") as database_url:
+        yield from _started(tmp, time_scale, database_url)
+
+
+def _started(tmp: Path, time_scale: float, database_url: str) -> Iterator[RunningSystem]:
     web_port, sim_port = free_port(), free_port()
-    database_url, schema = _database(tmp)
     env = {
         "DATABASE_URL": database_url,
         "INSTANCE_DIR": str(tmp),
@@ -143,7 +125,6 @@ def running_system(tmp: Path, time_scale: float) -> Iterator[RunningSystem]:
         env["REDIS_URL"] = redis_url
     os.environ.update({k: v for k, v in env.items() if k == "NO_PROXY"})
     settings = Settings.from_env(env)
-    upgrade(settings.database_url)
     http = requests.Session()
     http.trust_env = False
     system = RunningSystem(
@@ -161,5 +142,3 @@ def running_system(tmp: Path, time_scale: float) -> Iterator[RunningSystem]:
     finally:
         system.stop()
         http.close()
-        if schema:
-            _drop_schema(schema)
