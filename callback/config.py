@@ -38,6 +38,9 @@ class ConfigError(ValueError):
 class Settings:
     database_url: str
     redis_url: str | None
+    # Every key we keep in Redis starts with this, so several installations (or test
+    # runs) can share one Redis database without taking each other's tasks.
+    redis_key_prefix: str
     telephony: str
     twilio_account_sid: str
     twilio_auth_token: str
@@ -72,6 +75,7 @@ class Settings:
         settings = cls(
             database_url=get("DATABASE_URL") or f"sqlite:///{instance_dir / 'callback.db'}",
             redis_url=get("REDIS_URL"),
+            redis_key_prefix=get("REDIS_KEY_PREFIX", "callback:") or "",
             telephony=telephony,
             twilio_account_sid=get("TWILIO_ACCOUNT_SID", DEV_ACCOUNT_SID) or "",
             twilio_auth_token=get("TWILIO_AUTH_TOKEN", DEV_AUTH_TOKEN) or "",

@@ -50,7 +50,10 @@ def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
     if settings.redis_url:
         config["broker_url"] = settings.redis_url
         # Above any countdown we use (hedge delays, retries): no redelivery of live tasks.
-        config["broker_transport_options"] = {"visibility_timeout": 3600}
+        config["broker_transport_options"] = {
+            "visibility_timeout": 3600,
+            "global_keyprefix": settings.redis_key_prefix,
+        }
     else:
         folder = instance_dir / "broker"
         config["broker_url"] = "filesystem://"

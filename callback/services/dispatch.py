@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,23 +41,50 @@ class PlacedLeg:
     timeout_s: int
 
 
+class Turn(Enum):
+    RANG = "rang"  # agents were reserved and rung for the callback
+    WAITING = "waiting"  # it needs an agent but nobody is free: the sweeper retries
+    DONE = "done"  # it needs no agent (served, ringing, ended, not yet due)
+
+
+# How many callbacks one task may serve while putting older ones first.
+MAX_TURNS = 8
+
+
 def dispatch(callback_id: str, hedge: bool = False) -> None:
-    """Ring the next agent(s) for this callback, if it still needs one. Idempotent."""
+    """Ring the next agent(s) for this callback, if it still needs one. Idempotent.
+
+    First come, first served: when an older callback of the same rule is still
+    waiting for its first agent, this task serves that one first, then comes back
+    to its own, so a free agent always goes to the longest wait and no task is
+    bounced back through the broker.
+    """
+    target = callback_id
+    for _ in range(MAX_TURNS):
+        turn = _take_turn(target, hedge=hedge and target == callback_id)
+        if isinstance(turn, str):
+            target = turn  # an older callback is first in line
+        elif target != callback_id and turn is not Turn.WAITING:
+            target = callback_id  # the older one is served: our turn
+        else:
+            return
+
+
+def _take_turn(callback_id: str, hedge: bool) -> Turn | str:
+    """Ring for this callback in one transaction; or the id of an older one to serve first."""
     now = context.now()
     with context.transaction() as session:
         callback = machine.lock_callback(session, callback_id)
         if callback is None or not _wants_agents(callback, now):
-            return
+            return Turn.DONE
         rule = machine.rule_of(session, callback)
         plan = ring_plan(rule)
         ringing = machine.state_of(callback, rule).active_legs
         if ringing and not hedge:
-            return  # their outcome (or the hedge timer) decides what happens next
+            return Turn.DONE  # their outcome (or the hedge timer) decides what happens next
         older = _waiting_before(session, callback, rule, now)
         if older is not None:
-            # First come, first served: the older request takes the next free agent.
-            jobs.enqueue(jobs.DISPATCH, older)
-            return
+            return older
         busy = _agents_of(callback, ringing)
         count = 1 if ringing else plan.initial
         lease = plan.ring_timeout_s + LEASE_GRACE_S
@@ -78,6 +106,7 @@ def dispatch(callback_id: str, hedge: bool = False) -> None:
         _place(callback_id, leg)
     if placed and plan.hedge_after_s is not None:
         jobs.enqueue(jobs.HEDGE, callback_id, countdown=plan.hedge_after_s)
+    return Turn.RANG if placed else Turn.WAITING
 
 
 def _waiting_before(

@@ -12,16 +12,19 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .. import flow, jobs
 from ..models import CallbackRequest, Leg
 from ..routing.reservation import expire_leases
+from ..routing.strategies import ring_plan
 from . import carrier_events, context, dispatch, machine
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
+# The hedge timer is a countdown task; past this slack the sweeper fires it again.
+HEDGE_SLACK_S = 1
 # A leg with no news this long after its ring timeout is fetched from the carrier.
 WATCHDOG_GRACE_S = 10
 _WAITING = (flow.Status.QUEUED.value, flow.Status.SCHEDULED.value, flow.Status.CALLING_AGENT.value)
@@ -34,26 +37,55 @@ def sweep() -> None:
         due = list(
             session.scalars(
                 select(CallbackRequest)
+                .options(selectinload(CallbackRequest.legs))
                 .where(CallbackRequest.status.in_(_WAITING), CallbackRequest.due_at <= now)
                 .order_by(CallbackRequest.due_at, CallbackRequest.created_at)
                 .limit(BATCH)
             )
         )
         to_dispatch: list[str] = []
+        to_hedge: list[str] = []
         for callback in due:
             if callback.status == flow.Status.SCHEDULED:
                 _, effects = machine.apply(session, callback, flow.Event(flow.EventType.DUE), now)
                 if effects.dispatch:
                     to_dispatch.append(callback.id)
             elif callback.accepted_leg_id is None:
-                to_dispatch.append(callback.id)
+                match _next_step(session, callback, now):
+                    case jobs.DISPATCH:
+                        to_dispatch.append(callback.id)
+                    case jobs.HEDGE:
+                        to_hedge.append(callback.id)
         silent = _silent_legs(session, now)
     if freed:
         log.info("leases expired for %d agent(s)", len(freed))
     for callback_id in to_dispatch:
         jobs.enqueue(jobs.DISPATCH, callback_id)
+    for callback_id in to_hedge:
+        jobs.enqueue(jobs.HEDGE, callback_id)
     for leg_id in silent:
         jobs.enqueue(jobs.RECONCILE_LEG, leg_id)
+
+
+def _next_step(session: Session, callback: CallbackRequest, now: datetime) -> str | None:
+    """The task a waiting callback needs, if its own task may have been lost.
+
+    Queued: dispatch. Ringing: nothing (the legs' outcomes decide), unless the rule
+    hedges and the hedge timer is overdue. Calling with no leg left ringing: the
+    task that should ring the next agent was lost, dispatch again.
+    """
+    if callback.status == flow.Status.QUEUED:
+        return jobs.DISPATCH
+    rule = machine.rule_of(session, callback)
+    ringing = machine.state_of(callback, rule).active_legs
+    if not ringing:
+        return jobs.DISPATCH
+    hedge_after = ring_plan(rule).hedge_after_s
+    if hedge_after is None:
+        return None
+    newest = max(leg.created_at for leg in callback.legs if str(leg.id) in ringing)
+    overdue = newest + timedelta(seconds=hedge_after + HEDGE_SLACK_S) <= now
+    return jobs.HEDGE if overdue else None
 
 
 def _silent_legs(session: Session, now: datetime) -> list[int]:

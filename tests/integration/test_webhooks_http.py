@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +29,7 @@ from support.app import (
     queued_tasks,
     running_app,
 )
+from support.carrier import FakeCarrier
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
@@ -47,27 +48,6 @@ def database_url(
 ) -> Iterator[str]:
     with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
         yield url
-
-
-@dataclass
-class FakeCarrier:
-    """Stands in for the carrier's REST API (`Provider`) while `dispatch` places the agent leg.
-
-    A unit-level fake, acceptable here: these tests are about our HTTP layer, and all the
-    carrier's webhooks are played by the test itself. It records what it was asked to do.
-    """
-
-    placed: list[dict[str, Any]] = field(default_factory=list)
-    canceled: list[str] = field(default_factory=list)
-
-    def place_call(
-        self, to: str, from_: str, answer_url: str, status_callback: str, timeout_s: int
-    ) -> str:
-        self.placed.append({"to": to, "answer_url": answer_url, "status_url": status_callback})
-        return "CA" + secrets.token_hex(16)  # unique: legs.provider_sid is a unique column
-
-    def cancel_call(self, sid: str) -> None:
-        self.canceled.append(sid)
 
 
 @pytest.fixture

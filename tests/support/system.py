@@ -2,7 +2,7 @@
 
 Started once per test session on a fresh instance folder, against SQLite and the
 embedded broker by default, or the PostgreSQL and Redis named by
-TEST_DATABASE_URL / TEST_REDIS_URL (a private schema and Redis database, so
+TEST_DATABASE_URL / TEST_REDIS_URL (a private schema and Redis key prefix, so
 parallel runs and earlier runs cannot interfere).
 """
 
@@ -119,10 +119,10 @@ def _started(tmp: Path, time_scale: float, database_url: str) -> Iterator[Runnin
     }
     redis_url = os.environ.get("TEST_REDIS_URL")
     if redis_url:
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
+        # Each running system (a session may start several) has its own key prefix in
+        # the shared test database, so no worker takes another system's tasks.
         env["REDIS_URL"] = redis_url
+        env["REDIS_KEY_PREFIX"] = f"test-{secrets.token_hex(4)}:"
     os.environ.update({k: v for k, v in env.items() if k == "NO_PROXY"})
     settings = Settings.from_env(env)
     http = requests.Session()
@@ -142,3 +142,16 @@ def _started(tmp: Path, time_scale: float, database_url: str) -> Iterator[Runnin
     finally:
         system.stop()
         http.close()
+        if redis_url:
+            _forget_keys(redis_url, env["REDIS_KEY_PREFIX"])
+
+
+def _forget_keys(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"{prefix}*", count=500):
+            client.delete(key)
+    finally:
+        client.close()

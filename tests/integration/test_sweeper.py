@@ -1,0 +1,133 @@
+"""The beat's sweep and first-come-first-served dispatch, in-process on SQLite and PostgreSQL.
+
+Tasks are not run: the app's broker is a folder, so what the sweep enqueues is read back
+from it (`queued_tasks`). Time passing is shown by moving rows' timestamps back, not by
+sleeping.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+from support.app import BACKENDS, migrated_database, queued_tasks, running_app
+from support.carrier import FakeCarrier
+
+from callback import jobs
+from callback.models import CallbackRequest, Leg
+from callback.services import context, dispatch, sweeper
+from callback.services.setup import add_agent, add_widget, ensure_rule
+
+ANNA, BEN = "+37255550101", "+37255550102"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def carrier() -> FakeCarrier:
+    return FakeCarrier()
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, carrier: FakeCarrier) -> Iterator[Flask]:
+    with running_app(database_url, tmp_path) as app:
+        app.extensions["provider"] = carrier
+        with app.app_context():
+            yield app
+
+
+def shop(strategy: str, agents: list[str], hedge_after: int = 6) -> str:
+    name = f"rule-{secrets.token_hex(4)}"
+    with context.transaction() as session:
+        ensure_rule(session, name, strategy=strategy).hedge_after = hedge_after
+    for index, phone in enumerate(agents):
+        add_agent(f"Agent {index}", phone, rule=name)
+    return add_widget("Shop", region="EE", countries=["EE"], rule=name)
+
+
+def request(app: Flask, key: str, phone: str) -> str:
+    response = app.test_client().post("/api/v1/callbacks", json={"widget": key, "phone": phone})
+    assert response.status_code == 202, response.text
+    return str(response.get_json()["id"])
+
+
+def age_legs(callback_id: str, seconds: float) -> None:
+    with context.transaction() as session:
+        for leg in session.scalars(select(Leg).where(Leg.callback_id == callback_id)):
+            leg.created_at -= timedelta(seconds=seconds)
+
+
+def swept(app: Flask, callback_id: str) -> list[str]:
+    """The tasks one sweep enqueues for this callback."""
+    before = len(queued_tasks(app))
+    sweeper.sweep()
+    return [name for name, args in queued_tasks(app)[before:] if args == [callback_id]]
+
+
+def unique_number() -> str:
+    return f"+3725{secrets.randbelow(10**7):07d}"
+
+
+def test_a_ringing_callback_is_left_to_its_legs(app: Flask) -> None:
+    callback_id = request(app, shop("ordered", [unique_number()]), unique_number())
+    dispatch.dispatch(callback_id)
+    age_legs(callback_id, 5)
+    assert swept(app, callback_id) == []
+
+
+def test_an_overdue_hedge_timer_is_fired_again_by_the_sweep(app: Flask) -> None:
+    callback_id = request(
+        app, shop("hedged", [unique_number(), unique_number()], hedge_after=4), unique_number()
+    )
+    dispatch.dispatch(callback_id)
+    assert swept(app, callback_id) == []  # the countdown task still has time
+    age_legs(callback_id, 4 + sweeper.HEDGE_SLACK_S)
+    assert swept(app, callback_id) == [jobs.HEDGE]
+
+
+def test_a_calling_callback_with_no_leg_left_is_dispatched_again(app: Flask) -> None:
+    callback_id = request(app, shop("ordered", [unique_number()]), unique_number())
+    dispatch.dispatch(callback_id)
+    with context.transaction() as session:
+        # The leg ended, but the task that should ring the next agent was lost.
+        session.execute(
+            update(Leg).where(Leg.callback_id == callback_id).values(status="no-answer")
+        )
+        status = session.scalar(
+            select(CallbackRequest.status).where(CallbackRequest.id == callback_id)
+        )
+    assert status == "calling_agent"
+    assert swept(app, callback_id) == [jobs.DISPATCH]
+
+
+def test_a_queued_callback_is_dispatched_by_the_sweep(app: Flask) -> None:
+    callback_id = request(app, shop("ordered", [unique_number()]), unique_number())
+    assert swept(app, callback_id) == [jobs.DISPATCH]
+
+
+def test_the_older_callback_gets_the_free_agent_even_from_the_newer_ones_task(
+    app: Flask, carrier: FakeCarrier
+) -> None:
+    agent = unique_number()
+    key = shop("ordered", [agent])
+    older = request(app, key, unique_number())
+    newer = request(app, key, unique_number())
+    dispatch.dispatch(newer)  # the newer task runs first, e.g. on another worker thread
+    assert [call["to"] for call in carrier.placed] == [agent]
+    with context.transaction() as session:
+        legs = session.execute(select(Leg.callback_id, Leg.agent_id)).all()
+    assert [callback for callback, _ in legs if callback in (older, newer)] == [older]
+    # The older task arrives later and finds nothing left to do; the agent is not double-booked.
+    dispatch.dispatch(older)
+    assert len(carrier.placed) == 1
