@@ -176,9 +176,15 @@ def pick_agents(
     return reserved
 
 
-def mark_on_call(session: Session, agent_id: int, token: str) -> bool:
+def mark_on_call(
+    session: Session, agent_id: int, token: str, check_at: datetime | None = None
+) -> bool:
     """The agent accepted the call `token` reserved them for. False if that reservation is gone
-    (expired or released): hang that leg up. Repeating it for the same call is harmless."""
+    (expired or released): hang that leg up. Repeating it for the same call is harmless.
+
+    A call has no lease that frees the agent (conversations last as long as they last);
+    `lease_until = check_at` is when the sweeper asks the carrier whether it is still up,
+    in case its final status callback was lost."""
     statement = (
         _update_agents()
         .where(
@@ -186,8 +192,7 @@ def mark_on_call(session: Session, agent_id: int, token: str) -> bool:
             Agent.reservation == token,
             Agent.state.in_((AgentState.RINGING, AgentState.ON_CALL)),
         )
-        # No lease while talking: the call's own status (or the leg watchdog) ends it.
-        .values(state=AgentState.ON_CALL, lease_until=None)
+        .values(state=AgentState.ON_CALL, lease_until=check_at)
     )
     return _matched(session, statement)
 

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Seconds an agent stays in wrap-up after a conversation before the next callback.
 WRAP_UP_S = 5.0
+# While an agent talks, the sweeper asks the carrier this often whether the call is still up.
+CALL_CHECK_S = 300
 LEG_FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
@@ -136,7 +138,8 @@ def _carry_out(
         case flow.MarkAgentOnCall(leg_id=leg_id):
             leg = _leg(session, leg_id)
             if leg.agent_id is not None and leg.reservation:
-                mark_on_call(session, leg.agent_id, leg.reservation)
+                check_at = now + timedelta(seconds=CALL_CHECK_S)
+                mark_on_call(session, leg.agent_id, leg.reservation, check_at=check_at)
             callback.agent_id = leg.agent_id
         case flow.MarkAgentWrapUp(leg_id=leg_id):
             _release(session, _leg(session, leg_id), now, wrap_up_seconds=WRAP_UP_S)

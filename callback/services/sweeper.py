@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import flow, jobs
-from ..models import CallbackRequest, Leg
-from ..routing.reservation import expire_leases
+from ..models import Agent, AgentState, CallbackRequest, Leg
+from ..routing.reservation import expire_leases, release
 from ..routing.strategies import ring_plan
 from . import carrier_events, context, dispatch, machine
 
@@ -56,7 +56,7 @@ def sweep() -> None:
                         to_dispatch.append(callback.id)
                     case jobs.HEDGE:
                         to_hedge.append(callback.id)
-        silent = _silent_legs(session, now)
+        silent = _silent_legs(session, now) + _calls_to_check(session, now)
     if freed:
         log.info("leases expired for %d agent(s)", len(freed))
     for callback_id in to_dispatch:
@@ -104,6 +104,36 @@ def _silent_legs(session: Session, now: datetime) -> list[int]:
     return [leg.id for leg in legs if _overdue(session, leg, now)]
 
 
+def _calls_to_check(session: Session, now: datetime) -> list[int]:
+    """Answered agent legs of agents on a call whose check time came: fetch them again.
+
+    Their final status callback may have been lost; without this the agent would stay
+    `on_call` for ever. The next check is pushed back first, so a slow carrier is asked
+    once per CALL_CHECK_S, not on every sweep.
+    """
+    agents = list(
+        session.scalars(
+            select(Agent)
+            .where(Agent.state == AgentState.ON_CALL, Agent.lease_until < now)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for agent in agents:
+        agent.lease_until = now + timedelta(seconds=machine.CALL_CHECK_S)
+    tokens = {agent.reservation: agent.id for agent in agents if agent.reservation}
+    open_legs = session.execute(
+        select(Leg.id, Leg.reservation).where(
+            Leg.kind == "agent", Leg.reservation.in_(tokens), Leg.ended_at.is_(None)
+        )
+    ).all()
+    talking = {token for _, token in open_legs}
+    for token, agent_id in tokens.items():
+        if token not in talking:  # the call ended but the agent was never released
+            release(session, agent_id, token, now=now)
+    return [leg_id for leg_id, _ in open_legs]
+
+
 def _overdue(session: Session, leg: Leg, now: datetime) -> bool:
     rule = machine.rule_of(session, leg.callback)
     return leg.created_at + timedelta(seconds=rule.ring_timeout + WATCHDOG_GRACE_S) < now
@@ -121,4 +151,7 @@ def reconcile_leg(leg_id: int) -> None:
         return
     info = context.provider().fetch_call(sid)
     if info.status in machine.LEG_FINAL_STATUSES:
-        carrier_events.agent_status(leg_id, {"CallStatus": info.status})
+        params = {"CallStatus": info.status}
+        if info.duration_s is not None:
+            params["CallDuration"] = str(info.duration_s)
+        carrier_events.agent_status(leg_id, params)

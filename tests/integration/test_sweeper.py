@@ -19,7 +19,8 @@ from support.app import BACKENDS, migrated_database, queued_tasks, running_app
 from support.carrier import FakeCarrier
 
 from callback import jobs
-from callback.models import CallbackRequest, Leg
+from callback.models import Agent, AgentState, CallbackRequest, Leg
+from callback.routing.reservation import mark_on_call
 from callback.services import context, dispatch, sweeper
 from callback.services.setup import add_agent, add_widget, ensure_rule
 
@@ -131,3 +132,46 @@ def test_the_older_callback_gets_the_free_agent_even_from_the_newer_ones_task(
     # The older task arrives later and finds nothing left to do; the agent is not double-booked.
     dispatch.dispatch(older)
     assert len(carrier.placed) == 1
+
+
+def agent_on_a_call(app: Flask) -> tuple[str, Leg]:
+    """A callback whose agent accepted: their leg answered, the agent on_call, check overdue."""
+    callback_id = request(app, shop("ordered", [unique_number()]), unique_number())
+    dispatch.dispatch(callback_id)
+    with context.transaction() as session:
+        leg = session.scalars(select(Leg).where(Leg.callback_id == callback_id)).one()
+        leg.answered_at, leg.status = context.now(), "in-progress"
+        assert leg.agent_id is not None and leg.reservation is not None
+        overdue = context.now() - timedelta(seconds=1)
+        assert mark_on_call(session, leg.agent_id, leg.reservation, check_at=overdue)
+    return callback_id, leg
+
+
+def agent_row(agent_id: int) -> Agent:
+    with context.transaction() as session:
+        return session.get_one(Agent, agent_id)
+
+
+def test_a_long_call_is_checked_with_the_carrier_once_per_interval(app: Flask) -> None:
+    _, leg = agent_on_a_call(app)
+
+    def checks() -> int:  # other tests' silent legs may be reconciled too: count this one's
+        return queued_tasks(app).count((jobs.RECONCILE_LEG, [leg.id]))
+
+    sweeper.sweep()
+    assert checks() == 1
+    assert leg.agent_id is not None
+    agent = agent_row(leg.agent_id)
+    assert agent.state == AgentState.ON_CALL
+    assert agent.lease_until is not None and agent.lease_until > context.now()
+    sweeper.sweep()  # the next check waits for the interval
+    assert checks() == 1
+
+
+def test_an_agent_left_on_a_call_that_ended_is_freed(app: Flask) -> None:
+    _, leg = agent_on_a_call(app)
+    with context.transaction() as session:
+        session.get_one(Leg, leg.id).ended_at = context.now()
+    sweeper.sweep()
+    assert leg.agent_id is not None
+    assert agent_row(leg.agent_id).state == AgentState.AVAILABLE
