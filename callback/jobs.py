@@ -72,7 +72,7 @@ def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
 def celery_init_app(app: Flask, settings: Settings) -> Celery:
     """Every task runs inside the Flask app context (extensions, settings, DB)."""
 
-    class FlaskTask(Task):  # type: ignore[misc]
+    class FlaskTask(Task):
         def __call__(self, *args: object, **kwargs: object) -> object:
             with app.app_context():
                 return self.run(*args, **kwargs)

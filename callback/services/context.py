@@ -25,11 +25,11 @@ def transaction() -> Iterator[Session]:
 
 
 def settings() -> Settings:
-    return current_app.extensions["settings"]  # type: ignore[no-any-return]
+    return current_app.extensions["settings"]
 
 
 def provider() -> Provider:
-    return current_app.extensions["provider"]  # type: ignore[no-any-return]
+    return current_app.extensions["provider"]
 
 
 def now() -> datetime:

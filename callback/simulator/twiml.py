@@ -9,6 +9,7 @@ simulator is stricter than Twilio about unknown verbs and bad attribute values
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PARSE_FAILURE = 12100
@@ -236,7 +237,7 @@ def _reject(el: ET.Element) -> Reject:
     return Reject(el.get("reason", "rejected"))
 
 
-_VERBS = {
+_VERBS: dict[str, Callable[[ET.Element], Verb]] = {
     "Say": _say,
     "Play": _play,
     "Pause": _pause,
