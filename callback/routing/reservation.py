@@ -32,6 +32,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Update, case, literal, select, update
 from sqlalchemy.orm import Session
 
+from callback import hours as working_hours
 from callback.models import (
     Agent,
     AgentState,
@@ -73,9 +74,10 @@ class Reservation:
 
 
 def agent_on_shift(hours: dict[str, Any] | None, time_zone: str, now: datetime) -> bool:
-    """Working-hours seam: whether the agent works at `now`. Always true until working hours
-    are implemented; `available_candidates` already calls it for every candidate."""
-    return True
+    """Whether the agent works at `now` by their own hours (None: always); an agent off shift
+    is never rung, whatever their presence says."""
+    week, holidays = working_hours.split_schedule(hours)
+    return working_hours.is_open(week, time_zone, now, holidays)
 
 
 def available_candidates(

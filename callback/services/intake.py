@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,12 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import flow
+from .. import flow, hours
 from ..models import CallbackRequest, Widget
 from ..models.callback import LIVE_STATUSES
 from ..phone import NumberPolicy, NumberRejected, parse_number
 from . import context, machine, timeline
 
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_URL = 2048
 MAX_TITLE = 300
 
@@ -29,9 +31,16 @@ MAX_TITLE = 300
 class IntakeError(Exception):
     """A request we refuse: becomes 422 {"error": {"code", "message", "field"}}."""
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        details: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
+        self.details = details or {}
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ class Accepted:
     status: str
     token: str
     created: bool
+    due_at: datetime | None = None  # when a scheduled callback will be made
 
 
 def status_token(callback_id: str) -> str:
@@ -68,10 +78,10 @@ def request_callback(payload: Any) -> Accepted:
                 "unknown_widget", "No widget has this key; check data-widget.", "widget"
             )
         phone = _phone(widget, fields["phone"])
-        due_at = _due_at(fields.get("scheduled_for"), now)
+        due_at = _within_hours(widget, _due_at(fields.get("scheduled_for"), now), now)
         existing = _live_callback(session, widget.id, phone)
         if existing is not None:
-            return Accepted(existing.id, existing.status, status_token(existing.id), False)
+            return _accepted(existing, created=False)
         callback = CallbackRequest(
             widget_id=widget.id,
             phone=phone,
@@ -87,11 +97,45 @@ def request_callback(payload: Any) -> Accepted:
         session.flush()  # assigns the id the token is derived from
         token = status_token(callback.id)
         callback.token_hash = token_hash(token)
-        _, effects = machine.apply(session, callback, flow.Event(flow.EventType.REQUESTED), now)
+        requested = flow.Event(flow.EventType.REQUESTED, data=_context(fields))
+        _, effects = machine.apply(session, callback, requested, now)
         timeline.record(session, callback.id, callback.status, now)
-        accepted = Accepted(callback.id, callback.status, token, True)
+        accepted = _accepted(callback, created=True)
     effects.run_after_commit(accepted.id)  # committed: now the broker may see it
     return accepted
+
+
+def _accepted(callback: CallbackRequest, created: bool) -> Accepted:
+    scheduled = callback.status == flow.Status.SCHEDULED
+    due_at = callback.due_at if scheduled else None
+    return Accepted(callback.id, callback.status, status_token(callback.id), created, due_at)
+
+
+def _context(fields: dict[str, Any]) -> dict[str, object]:
+    """What the visitor told us besides the number, kept on the `requested` event."""
+    return {
+        "language": fields.get("language"),
+        "sms_consent": fields.get("sms_consent", False),
+        "scheduled_for": fields.get("scheduled_for"),
+    }
+
+
+def _within_hours(widget: Widget, due_at: datetime, now: datetime) -> datetime:
+    """A callback is made inside the widget's hours: an ASAP request while closed waits for
+    the next opening; a chosen time outside hours is refused with the next opening."""
+    week, holidays = hours.split_schedule(widget.hours)
+    if hours.is_open(week, widget.time_zone, due_at, holidays):
+        return due_at
+    opening = hours.next_opening(week, widget.time_zone, due_at, holidays)
+    if due_at == now and opening is not None:
+        return opening
+    when = f" The next opening is {opening.isoformat()}." if opening else ""
+    raise IntakeError(
+        "closed",
+        f"We are closed at that time.{when} Choose a time within our opening hours.",
+        "scheduled_for" if due_at != now else None,
+        {"next_opening": opening.isoformat() if opening else None},
+    )
 
 
 def _fields(payload: Any) -> dict[str, Any]:
@@ -104,6 +148,7 @@ def _fields(payload: Any) -> dict[str, Any]:
         ("page_url", MAX_URL, False),
         ("page_title", MAX_TITLE, False),
         ("scheduled_for", 64, False),
+        ("language", 16, False),
     ):
         value = payload.get(name)
         if value is None or value == "":
@@ -123,6 +168,19 @@ def _fields(payload: Any) -> dict[str, Any]:
                 f"invalid_{name}", f"The field '{name}' is longer than {limit} characters.", name
             )
         fields[name] = value.strip()
+    language = fields.get("language")
+    if language is not None and not _LANGUAGE.match(language):
+        raise IntakeError(
+            "invalid_language",
+            "language must be a language tag such as 'et' or 'en-GB'.",
+            "language",
+        )
+    consent = payload.get("sms_consent", False)
+    if not isinstance(consent, bool):
+        raise IntakeError(
+            "invalid_sms_consent", "sms_consent must be true or false.", "sms_consent"
+        )
+    fields["sms_consent"] = consent
     return fields
 
 

@@ -24,6 +24,8 @@ def create_callback() -> tuple[Response, int]:
         "token": accepted.token,
         "status_url": status_url,
     }
+    if accepted.due_at is not None:
+        body["scheduled_for"] = accepted.due_at.isoformat()
     return jsonify(body), 202
 
 

@@ -12,8 +12,15 @@ from ..services.intake import IntakeError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
-    body: dict[str, str] = {"code": code, "message": message}
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    details: dict[str, object] | None = None,
+) -> Response:
+    """`details` are extra, code-specific keys (e.g. `next_opening` for `closed`)."""
+    body: dict[str, object] = {**(details or {}), "code": code, "message": message}
     if field:
         body["field"] = field
     response = jsonify({"error": body})
@@ -25,7 +32,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntakeError)
     def _intake(error: IntakeError) -> Response:
         status = 400 if error.code == "invalid_json" else 422
-        return error_response(status, error.code, error.message, error.field)
+        return error_response(status, error.code, error.message, error.field, error.details)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
