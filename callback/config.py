@@ -34,6 +34,12 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+def _seconds(name: str, raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of seconds (1 or more), got {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -48,6 +54,9 @@ class Settings:
     twilio_api_base: str
     public_url: str
     secret_key: str
+    # Seconds a callback may wait in the queue for a free agent before it becomes a
+    # scheduled callback at the next slot (QUEUE_MAX_WAIT, default 120).
+    queue_max_wait_s: int
     # Local state of a single-machine install: the SQLite file, the embedded broker's
     # queue folder and the beat schedule. INSTANCE_DIR, default ./instance.
     instance_dir: Path
@@ -85,6 +94,7 @@ class Settings:
             ).rstrip("/"),
             public_url=(get("PUBLIC_URL", "http://127.0.0.1:5000") or "").rstrip("/"),
             secret_key=get("SECRET_KEY", DEV_SECRET_KEY) or "",
+            queue_max_wait_s=_seconds("QUEUE_MAX_WAIT", get("QUEUE_MAX_WAIT", "120")),
             instance_dir=instance_dir,
         )
         settings.validate()

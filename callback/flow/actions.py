@@ -84,6 +84,12 @@ class MarkAgentWrapUp(Action):
 
 
 @dataclass(frozen=True)
+class Reschedule(Action):
+    """Nobody could take the callback now: the shell sets `due_at` to the next slot it can
+    promise (inside opening hours) and the callback waits as `scheduled`."""
+
+
+@dataclass(frozen=True)
 class ScheduleRetry(Action):
     """Set `due_at = now + delay_s` in the DB; the beat sends `retry_due` (no ETA task)."""
 

@@ -19,6 +19,7 @@ from .actions import (
     MarkAgentWrapUp,
     PromptAgent,
     ReleaseAgent,
+    Reschedule,
     RingNextAgents,
     ScheduleRetry,
     WatchLeg,
@@ -30,6 +31,7 @@ class Guard(StrEnum):
     OTHER_LEGS_RINGING = "other_legs_ringing"  # an agent leg besides the event's still rings
     NO_LEGS_RINGING = "no_legs_ringing"
     RETRY_LEFT = "retry_left"  # customer attempts < max
+    RESCHEDULE_LEFT = "reschedule_left"  # the callback may still become a scheduled one
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,12 @@ def _customer_unreached(reason: Reason, *, agent_on_line: bool = True) -> tuple[
     )
 
 
-# SEAM (scheduling): when nobody can be rung, the callback fails today. The issue that adds
-# scheduled callbacks changes only this rule: target `scheduled` plus an action that sets due_at.
-NO_AGENT = Rule(S.FAILED, (Fail,), reason=Reason.NO_AGENT_AVAILABLE)
+# Nobody could be rung (every member silent for the rule's rounds, or nobody on shift): a
+# scheduled callback instead of silence, as often as the shell allows; then it fails.
+NO_AGENT = (
+    Rule(S.SCHEDULED, (Reschedule,), guard=Guard.RESCHEDULE_LEFT),
+    Rule(S.FAILED, (Fail,), reason=Reason.NO_AGENT_AVAILABLE),
+)
 
 _TABLE: dict[tuple[Status, EventType], tuple[Rule, ...]] = {
     # Intake: the shell creates the state as `scheduled` or `queued`, then applies `requested`.
@@ -83,7 +88,12 @@ _TABLE: dict[tuple[Status, EventType], tuple[Rule, ...]] = {
     (S.QUEUED, E.RETRY_DUE): (Rule(S.QUEUED, (EnqueueDispatch,)),),
     # The dispatch task was lost (the broker is lossy): start it again.
     (S.QUEUED, E.WATCHDOG): (Rule(S.QUEUED, (EnqueueDispatch,)),),
-    (S.QUEUED, E.NO_AGENT_AVAILABLE): (NO_AGENT,),
+    (S.QUEUED, E.NO_AGENT_AVAILABLE): NO_AGENT,
+    # Waited in the queue longer than promised: the visitor gets a time instead.
+    (S.QUEUED, E.QUEUE_TIMEOUT): (
+        Rule(S.SCHEDULED, (Reschedule,), guard=Guard.RESCHEDULE_LEFT),
+        LATE,  # rescheduled once already: it keeps its place in the queue
+    ),
     (S.QUEUED, E.DISPATCHED): (Rule(S.CALLING_AGENT, (WatchLeg,)),),
     # Ringing agents. Events for legs that no longer ring never get here (see `_relevance`).
     (S.CALLING_AGENT, E.DISPATCHED): (Rule(S.CALLING_AGENT, (WatchLeg,)),),
@@ -104,7 +114,7 @@ _TABLE: dict[tuple[Status, EventType], tuple[Rule, ...]] = {
     (S.CALLING_AGENT, E.NO_AGENT_AVAILABLE): (
         # A hedge found no second agent: keep waiting for the legs that ring.
         Rule(S.CALLING_AGENT, guard=Guard.OTHER_LEGS_RINGING),
-        NO_AGENT,
+        *NO_AGENT,
     ),
     (S.CALLING_AGENT, E.WATCHDOG): (
         # Nothing rings and nobody is being rung: the ring-next task was lost.
@@ -134,7 +144,7 @@ _TABLE: dict[tuple[Status, EventType], tuple[Rule, ...]] = {
 
 # Timers race with the flow: one that fires after the flow moved on is late, not illegal.
 _LIVE = tuple(status for status in Status if status not in TERMINAL_STATUSES)
-_TIMERS = (E.DUE, E.RETRY_DUE, E.HEDGE_DUE, E.WATCHDOG)
+_TIMERS = (E.DUE, E.RETRY_DUE, E.HEDGE_DUE, E.WATCHDOG, E.QUEUE_TIMEOUT)
 _TABLE.update({(s, t): (LATE,) for s in _LIVE for t in _TIMERS if (s, t) not in _TABLE})
 # A dispatcher that was mid-round when an agent accepted (late cleanup ends the extra leg).
 _TABLE.update(

@@ -17,6 +17,7 @@ from .actions import (
     MarkAgentWrapUp,
     PromptAgent,
     ReleaseAgent,
+    Reschedule,
     RingNextAgents,
     ScheduleRetry,
     WatchLeg,
@@ -123,6 +124,7 @@ _GUARDS: dict[Guard, Callable[[CallbackState, Event], bool]] = {
     Guard.OTHER_LEGS_RINGING: lambda s, e: bool(_others(s, e)),
     Guard.NO_LEGS_RINGING: lambda s, e: not _others(s, e),
     Guard.RETRY_LEFT: lambda s, e: s.customer_attempts < s.max_customer_attempts,
+    Guard.RESCHEDULE_LEFT: lambda s, e: s.reschedules_left > 0,
 }
 
 
@@ -151,6 +153,7 @@ def _advance(state: CallbackState, event: Event, rule: Rule) -> CallbackState:
         active_legs=active,
         customer_attempts=attempts,
         reason=rule.reason if target is S.FAILED else state.reason,
+        reschedules_left=state.reschedules_left - (Reschedule in rule.actions),
         seen_keys=state.seen_keys | {key} if key is not None else state.seen_keys,
     )
 
@@ -172,6 +175,8 @@ def _build(
         return EnqueueDispatch()
     if action_type is RingNextAgents:
         return RingNextAgents()
+    if action_type is Reschedule:
+        return Reschedule()
     if action_type is ScheduleRetry:
         return ScheduleRetry(old.retry_delay_s)
     if action_type is Fail:

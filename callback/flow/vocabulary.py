@@ -45,6 +45,7 @@ class EventType(StrEnum):
     CUSTOMER_FAILED = "customer_failed"
     CALL_ENDED = "call_ended"  # hang-up after the bridge; data["duration_s"]
     NO_AGENT_AVAILABLE = "no_agent_available"  # the dispatcher found nobody to ring
+    QUEUE_TIMEOUT = "queue_timeout"  # queued longer than the maximum wait (the beat)
     WATCHDOG = "watchdog"  # the sweeper found this callback idle for too long
     CANCELED = "canceled"  # by the visitor or an admin
 
@@ -145,6 +146,8 @@ class CallbackState:
     max_customer_attempts: int = DEFAULT_MAX_CUSTOMER_ATTEMPTS
     reason: Reason | None = None  # set when failed
     retry_delay_s: int = DEFAULT_RETRY_DELAY_S
+    # Times a callback nobody could take may still become a scheduled one instead of failing.
+    reschedules_left: int = 0
 
     @property
     def is_terminal(self) -> bool:

@@ -10,16 +10,16 @@ shapes the webhook's answer (serve the whisper, dial the customer).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import flow, jobs
-from ..models import CallbackRequest, Leg, RoutingRule
+from ..models import CallbackRequest, Event, Leg, RoutingRule
 from ..routing.reservation import mark_on_call, release
-from . import timeline
+from . import scheduling, timeline
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,20 @@ def rule_of(session: Session, callback: CallbackRequest) -> RoutingRule:
     return session.get_one(RoutingRule, callback.widget.routing_rule_id)
 
 
+# A callback nobody could take becomes a scheduled one this many times, then it fails.
+MAX_RESCHEDULES = 1
+_MAY_RESCHEDULE = (flow.EventType.NO_AGENT_AVAILABLE, flow.EventType.QUEUE_TIMEOUT)
+
+
+def _reschedules_left(session: Session, callback: CallbackRequest) -> int:
+    done = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(Event.callback_id == callback.id, Event.type.in_([t.value for t in _MAY_RESCHEDULE]))
+    )
+    return max(0, MAX_RESCHEDULES - (done or 0))
+
+
 def state_of(callback: CallbackRequest, rule: RoutingRule) -> flow.CallbackState:
     ringing = frozenset(
         str(leg.id)
@@ -81,7 +95,10 @@ def apply(
     session: Session, callback: CallbackRequest, event: flow.Event, now: datetime
 ) -> tuple[flow.Outcome, Effects]:
     rule = rule_of(session, callback)
-    outcome = flow.transition(state_of(callback, rule), event)
+    state = state_of(callback, rule)
+    if event.type in _MAY_RESCHEDULE:
+        state = replace(state, reschedules_left=_reschedules_left(session, callback))
+    outcome = flow.transition(state, event)
     effects = Effects()
     if outcome.applied:
         _persist(session, callback, outcome.state, event, now)
@@ -143,6 +160,8 @@ def _carry_out(
             callback.agent_id = leg.agent_id
         case flow.MarkAgentWrapUp(leg_id=leg_id):
             _release(session, _leg(session, leg_id), now, wrap_up_seconds=WRAP_UP_S)
+        case flow.Reschedule():
+            callback.due_at = scheduling.next_slot(callback.widget, now)
         case flow.ScheduleRetry(delay_s=delay):
             callback.due_at = now + timedelta(seconds=delay)
         case flow.Fail():

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import flow, jobs
-from ..models import Agent, AgentState, CallbackRequest, Leg
+from ..models import Agent, AgentState, CallbackRequest, Event, Leg
 from ..routing.reservation import expire_leases, release
 from ..routing.strategies import ring_plan
 from . import carrier_events, context, dispatch, machine
@@ -57,14 +57,46 @@ def sweep() -> None:
                     case jobs.HEDGE:
                         to_hedge.append(callback.id)
         silent = _silent_legs(session, now) + _calls_to_check(session, now)
+        rescheduled = _end_long_waits(session, now)
     if freed:
         log.info("leases expired for %d agent(s)", len(freed))
+    if rescheduled:
+        log.info("%d callback(s) waited too long and were scheduled", len(rescheduled))
     for callback_id in to_dispatch:
         jobs.enqueue(jobs.DISPATCH, callback_id)
     for callback_id in to_hedge:
         jobs.enqueue(jobs.HEDGE, callback_id)
     for leg_id in silent:
         jobs.enqueue(jobs.RECONCILE_LEG, leg_id)
+
+
+def _end_long_waits(session: Session, now: datetime) -> list[str]:
+    """Queued callbacks that waited longer than QUEUE_MAX_WAIT become scheduled ones (once)."""
+    cutoff = now - timedelta(seconds=context.settings().queue_max_wait_s)
+    once = select(Event.id).where(
+        Event.callback_id == CallbackRequest.id,
+        Event.type.in_(
+            [flow.EventType.QUEUE_TIMEOUT.value, flow.EventType.NO_AGENT_AVAILABLE.value]
+        ),
+    )
+    waiting = session.scalars(
+        select(CallbackRequest)
+        .where(
+            CallbackRequest.status == flow.Status.QUEUED.value,
+            CallbackRequest.due_at < cutoff,
+            ~CallbackRequest.legs.any(Leg.ended_at.is_(None)),
+            ~once.exists(),
+        )
+        .order_by(CallbackRequest.due_at)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    ids = []
+    for callback in waiting:
+        outcome, _ = machine.apply(session, callback, flow.Event(flow.EventType.QUEUE_TIMEOUT), now)
+        if outcome.applied:
+            ids.append(callback.id)
+    return ids
 
 
 def _next_step(session: Session, callback: CallbackRequest, now: datetime) -> str | None:

@@ -39,11 +39,15 @@ def test_the_agent_is_rung_first_then_the_customer_is_bridged(sys: RunningSystem
     done = sys.wait_for_status(accepted)
 
     assert done["status"] == "completed"
-    assert events(done) == [
+    # The carrier's `ringing` status callback races the answer webhook (under load it may
+    # come after it, as with Twilio): it must follow `dispatched`, wherever it lands.
+    timeline = events(done)
+    assert timeline.index("agent_ringing") > timeline.index("dispatched")
+    timeline.remove("agent_ringing")
+    assert timeline == [
         "requested",
         "queued",
         "dispatched",
-        "agent_ringing",
         "agent_answered",
         "agent_accepted",
         "customer_ringing",

@@ -22,6 +22,7 @@ from callback import jobs
 from callback.models import Agent, AgentState, CallbackRequest, Leg
 from callback.routing.reservation import mark_on_call
 from callback.services import context, dispatch, sweeper
+from callback.services.scheduling import RESCHEDULE_AFTER
 from callback.services.setup import add_agent, add_widget, ensure_rule
 
 ANNA, BEN = "+37255550101", "+37255550102"
@@ -175,3 +176,51 @@ def test_an_agent_left_on_a_call_that_ended_is_freed(app: Flask) -> None:
     sweeper.sweep()
     assert leg.agent_id is not None
     assert agent_row(leg.agent_id).state == AgentState.AVAILABLE
+
+
+def callback_row(callback_id: str) -> CallbackRequest:
+    with context.transaction() as session:
+        return session.get_one(CallbackRequest, callback_id)
+
+
+def test_nobody_to_ring_becomes_a_scheduled_callback_once_then_fails(app: Flask) -> None:
+    key = add_widget("Shop", region="EE", countries=["EE"], rule=f"empty-{secrets.token_hex(4)}")
+    callback_id = request(app, key, unique_number())
+    dispatch.dispatch(callback_id)
+    first = callback_row(callback_id)
+    assert (first.status, first.reason) == ("scheduled", None)
+    assert first.due_at >= context.now() + RESCHEDULE_AFTER - timedelta(seconds=5)
+    assert first.due_at.minute % 5 == 0 and first.due_at.second == 0
+    with context.transaction() as session:  # the promised time comes
+        session.get_one(CallbackRequest, callback_id).due_at = context.now()
+    sweeper.sweep()
+    dispatch.dispatch(callback_id)
+    assert (callback_row(callback_id).status, callback_row(callback_id).reason) == (
+        "failed",
+        "no_agent_available",
+    )
+
+
+def test_a_callback_that_waited_too_long_is_scheduled_once(app: Flask) -> None:
+    busy_agent = unique_number()
+    key = shop("ordered", [busy_agent])
+    talking = request(app, key, unique_number())
+    dispatch.dispatch(talking)  # the only agent is now ringing for someone else
+    waiting = request(app, key, unique_number())
+    dispatch.dispatch(waiting)
+    assert callback_row(waiting).status == "queued"
+    max_wait = app.extensions["settings"].queue_max_wait_s
+
+    def wait_longer() -> None:  # due (or queued) since longer than the maximum wait
+        with context.transaction() as session:
+            row = session.get_one(CallbackRequest, waiting)
+            row.due_at = context.now() - timedelta(seconds=max_wait + 1)
+
+    sweeper.sweep()
+    assert callback_row(waiting).status == "queued"  # not waited long enough yet
+    wait_longer()
+    sweeper.sweep()
+    assert callback_row(waiting).status == "scheduled"
+    wait_longer()  # the promised time came long ago, and again nobody is free
+    sweeper.sweep()
+    assert callback_row(waiting).status == "queued"  # due now; it keeps its place in the queue

@@ -53,6 +53,8 @@ def test_twilio_refuses_development_secrets(override, fix):
         ({"TWILIO_API_BASE": "127.0.0.1:8765"}, "TWILIO_API_BASE"),
         ({"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
+        ({"QUEUE_MAX_WAIT": "2m"}, "QUEUE_MAX_WAIT"),
+        ({"QUEUE_MAX_WAIT": "0"}, "QUEUE_MAX_WAIT"),
     ],
 )
 def test_malformed_values_name_the_variable(env, name):

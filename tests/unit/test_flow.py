@@ -38,6 +38,7 @@ from callback.flow import (
     PromptAgent,
     Reason,
     ReleaseAgent,
+    Reschedule,
     RingNextAgents,
     ScheduleRetry,
     Status,
@@ -310,6 +311,29 @@ def test_no_agent_at_all_fails_straight_from_queued() -> None:
     outcome = transition(state, ev(E.NO_AGENT_AVAILABLE))
 
     assert (outcome.state.status, outcome.state.reason) == (S.FAILED, Reason.NO_AGENT_AVAILABLE)
+
+
+def test_no_agent_with_a_reschedule_left_becomes_a_scheduled_callback() -> None:
+    state, _ = run(ringing("A1"), ev(E.AGENT_NO_ANSWER, "A1"))
+    state = dataclasses.replace(state, reschedules_left=1)
+
+    outcome = transition(state, ev(E.NO_AGENT_AVAILABLE))
+
+    assert outcome.state.status is S.SCHEDULED
+    assert outcome.state.reason is None
+    assert outcome.state.reschedules_left == 0
+    assert outcome.actions == (Reschedule(),)
+
+
+def test_a_long_wait_in_the_queue_becomes_a_scheduled_callback_once() -> None:
+    queued = CallbackState(reschedules_left=1)
+
+    first = transition(queued, ev(E.QUEUE_TIMEOUT))
+    again = transition(dataclasses.replace(queued, reschedules_left=0), ev(E.QUEUE_TIMEOUT))
+
+    assert (first.state.status, first.actions) == (S.SCHEDULED, (Reschedule(),))
+    assert again.kind is K.IGNORED_LATE
+    assert again.state.status is S.QUEUED
 
 
 def test_hedge_finding_nobody_keeps_the_ringing_leg() -> None:
@@ -606,6 +630,7 @@ def sample_states() -> list[CallbackState]:
     return [
         CallbackState(status=S.SCHEDULED),
         CallbackState(),
+        CallbackState(reschedules_left=1),
         ringing("A1", "A2"),
         nothing_rings,
         dialling_customer("A1"),
