@@ -7,17 +7,13 @@ reads files until `create_app()` runs (and the database engine connects lazily).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Flask, Response, send_file
+from flask import Flask
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
 
 __all__ = ["create_app"]
-
-WIDGET_JS = Path(__file__).resolve().parent.parent / "widget.js"
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -62,17 +58,16 @@ def _register_jobs(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from .web import api, twilio_hooks
+    from .web import api, twilio_hooks, widget
+    from .web.cors import register_cors
     from .web.errors import register_error_handlers
 
     app.register_blueprint(api.bp)
     app.register_blueprint(twilio_hooks.bp)
+    app.register_blueprint(widget.bp)
+    register_cors(app)
     register_error_handlers(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, object]:
         return {"ok": True}
-
-    @app.get("/widget.js")
-    def widget_js() -> Response:
-        return send_file(WIDGET_JS, mimetype="text/javascript", max_age=300)

@@ -192,6 +192,22 @@ def widget_add(
     click.echo(public_key)
 
 
+@widget.command("build")
+@click.option("--out", default="dist", show_default=True, type=click.Path(file_okay=False))
+def widget_build(out: str) -> None:
+    """Write the minified widget.min.js (and .gz) for CDN hosting; prints its size."""
+    from pathlib import Path
+
+    from . import widget_build as build
+
+    path = build.write(Path(out))
+    built = build.build()
+    click.echo(
+        f"{path}: {len(built.minified)} bytes, {len(built.gzipped)} gzipped "
+        f"(budget {build.BUDGET_BYTES}), version {built.version}"
+    )
+
+
 @main.command()
 def demo() -> None:
     """Seed demo data: a widget (key 'demo'), three agents and a hedged rule."""

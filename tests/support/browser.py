@@ -20,7 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = (
+        os.environ.get("CHROMIUM_PATH")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
     if not path:
         raise RuntimeError(
             "browser tests need Chromium: `apt-get install chromium` (CI does) or set CHROMIUM_PATH"
