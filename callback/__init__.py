@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_telephony(app, settings)
     _register_jobs(app, settings)
     _register_blueprints(app)
+    _register_admin(app)
     return app
 
 
@@ -57,14 +58,22 @@ def _register_jobs(app: Flask, settings: Settings) -> None:
     celery_init_app(app, settings)
 
 
+def _register_admin(app: Flask) -> None:
+    from .web import admin
+
+    admin.register(app)
+
+
 def _register_blueprints(app: Flask) -> None:
     from .web import api, twilio_hooks, widget
+    from .web.admin.api_reports import register as register_reports
     from .web.cors import register_cors
     from .web.errors import register_error_handlers
 
     app.register_blueprint(api.bp)
     app.register_blueprint(twilio_hooks.bp)
     app.register_blueprint(widget.bp)
+    register_reports(app)  # the admin's board, history and statistics (issue #5, part B)
     register_cors(app)
     register_error_handlers(app)
 

@@ -208,6 +208,40 @@ def widget_build(out: str) -> None:
     )
 
 
+@main.group()
+def admin() -> None:
+    """Logins for the web admin."""
+
+
+@admin.command("create")
+@click.option("--email", required=True)
+@click.option("--password", default=None, help="prompted for (hidden) when omitted")
+@click.option(
+    "--role", default="owner", show_default=True, type=click.Choice(["owner", "admin", "agent"])
+)
+@click.option("--agent-id", default=None, type=int, help="the agent an agent login belongs to")
+def admin_create(email: str, password: str | None, role: str, agent_id: int | None) -> None:
+    """Create an admin login (migrates the database first)."""
+    from .services.accounts import AccountError, create_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from . import create_app
+
+    settings = load_settings()
+    _upgrade(settings)
+    app = create_app(settings)
+    try:
+        with app.app_context():
+            user_id = create_user(email, password, role, agent_id)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        # Close the pool's connections now, not whenever the interpreter gets to them.
+        app.extensions["db"].kw["bind"].dispose()
+    click.echo(f"created {role} login {email.strip().lower()} (id {user_id})")
+
+
 @main.command()
 def demo() -> None:
     """Seed demo data: a widget (key 'demo'), three agents and a hedged rule."""

@@ -6,14 +6,19 @@ from .callback import LIVE_STATUSES, CallbackRequest, CallbackStatus, new_callba
 from .event import Event
 from .leg import Leg, LegKind
 from .routing import DEFAULT_WHISPER, RoutingRule, RuleMember, Strategy
+from .team import Team, TeamMember
+from .user import MANAGER_ROLES, ApiToken, Role, Scope, User
 from .widget import Widget, new_public_key
+from .widget_route import WidgetRoute
 
 __all__ = [
     "DEFAULT_WHISPER",
     "LIVE_STATUSES",
+    "MANAGER_ROLES",
     "NAMING_CONVENTION",
     "Agent",
     "AgentState",
+    "ApiToken",
     "Base",
     "CallbackRequest",
     "CallbackStatus",
@@ -21,11 +26,17 @@ __all__ = [
     "Leg",
     "LegKind",
     "Presence",
+    "Role",
     "RoutingRule",
     "RuleMember",
+    "Scope",
     "Strategy",
+    "Team",
+    "TeamMember",
     "UTCDateTime",
+    "User",
     "Widget",
+    "WidgetRoute",
     "new_callback_id",
     "new_public_key",
     "utcnow",
