@@ -150,11 +150,14 @@ def test_customer_no_answer_is_retried_once_then_fails(sys: RunningSystem):
     assert any("did not answer" in v.get("text", "") for v in agent_leg["verbs"])
 
 
-def test_no_agent_at_all_fails_with_a_reason(sys: RunningSystem):
+def test_when_every_agent_stays_silent_the_visitor_gets_a_scheduled_callback(sys: RunningSystem):
     agent, customer = number(), number()
     sys.sim.phone(agent, outcome="no-answer")
     key = sys.shop("ordered", [agent], ring_timeout=5, max_rounds=1)
-    done = sys.wait_for_status(sys.request(key, customer), timeout=30)
-    assert done["status"] == "failed"
-    assert done["reason"] == "no_agent_available"
+    view = sys.wait_for_status(sys.request(key, customer), ("scheduled", "failed"), timeout=30)
+    assert view["status"] == "scheduled"
+    assert "reason" not in view
+    # The next slot is 15 minutes ahead at least (rounded to 5); the visitor sees when.
+    assert 14 * 60 <= view["eta_seconds"] <= 21 * 60
+    assert [e["type"] for e in view["events"]][-1] == "no_agent_available"
     assert sys.sim.calls(to=customer) == []

@@ -150,7 +150,7 @@ def test_redirect_an_ended_call_is_a_permanent_error(sim, provider, receiver):
 
 
 def test_fetch_call_reports_status_duration_and_parent(sim, provider, receiver):
-    sim.phone(AGENT, outcome="answer", answer_after=1, digits="1", press_after=1, hangup_after=5)
+    sim.phone(AGENT, outcome="answer", answer_after=1, digits="1", press_after=1, hangup_after=20)
     sim.phone(CUSTOMER, outcome="answer", answer_after=1)
     receiver.twiml(
         "/answer", twiml.agent_whisper("Web callback from Blue Kettle.", receiver.url("/accept"))
