@@ -21,7 +21,7 @@ from .. import flow, hours
 from ..models import CallbackRequest, Widget
 from ..models.callback import LIVE_STATUSES
 from ..phone import NumberPolicy, NumberRejected, parse_number
-from . import context, machine, timeline
+from . import context, machine, queue, timeline
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_URL = 2048
@@ -242,6 +242,7 @@ def status_view(callback_id: str, token: str) -> dict[str, Any] | None:
         }
         if callback.reason:
             view["reason"] = callback.reason
-        if callback.status == flow.Status.SCHEDULED:
-            view["eta_seconds"] = max(0, round((callback.due_at - context.now()).total_seconds()))
+        eta = queue.eta_for(session, callback, context.now())
+        if eta is not None:
+            view["eta_seconds"] = eta
         return view

@@ -31,12 +31,10 @@ from sqlalchemy import select
 from .. import hours, i18n
 from ..models import CallbackRequest, Widget
 from ..routing.reservation import available_candidates
-from . import context
+from . import context, queue
 
 __all__ = ["DEFAULT_TRIGGERS", "RULES", "callback_origins", "config_for", "widget_origins"]
 
-# The promise on the page while an agent is free: a human on the line within 20 seconds.
-PROMISE_SECONDS = 20
 SLOT_COUNT = 6
 
 # Rule type -> its parameters and their kinds ("int" clamped to >= 0, "str" up to 200 chars).
@@ -71,6 +69,7 @@ def config_for(key: str, wanted_languages: list[str]) -> dict[str, Any] | None:
         if widget is None:
             return None
         agent_free = bool(available_candidates(session, widget.routing_rule_id, now))
+        eta = queue.estimated_wait(session, widget.routing_rule_id, now)
         week, holidays = hours.split_schedule(widget.hours)
         open_now = hours.is_open(week, widget.time_zone, now, holidays)
         overrides = {k: v for k, v in (widget.texts or {}).items() if _LANGUAGE_KEY.match(k)}
@@ -102,7 +101,7 @@ def config_for(key: str, wanted_languages: list[str]) -> dict[str, Any] | None:
                 for s in hours.slots(week, widget.time_zone, now, holidays, count=SLOT_COUNT)
             ],
             "agent_free": agent_free,
-            "eta_seconds": PROMISE_SECONDS if bookable else None,
+            "eta_seconds": eta if open_now else None,
             "countries": [_country(code) for code in widget.allowed_countries],
             "region": widget.default_region,
             "privacy_url": _url(texts.get("privacy_url") or display.get("privacy_url")),

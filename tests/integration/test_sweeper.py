@@ -21,7 +21,7 @@ from support.carrier import FakeCarrier
 from callback import jobs
 from callback.models import Agent, AgentState, CallbackRequest, Leg
 from callback.routing.reservation import mark_on_call
-from callback.services import context, dispatch, sweeper
+from callback.services import context, dispatch, queue, sweeper
 from callback.services.scheduling import RESCHEDULE_AFTER
 from callback.services.setup import add_agent, add_widget, ensure_rule
 
@@ -224,3 +224,23 @@ def test_a_callback_that_waited_too_long_is_scheduled_once(app: Flask) -> None:
     wait_longer()  # the promised time came long ago, and again nobody is free
     sweeper.sweep()
     assert callback_row(waiting).status == "queued"  # due now; it keeps its place in the queue
+
+
+def status_eta(app: Flask, callback_id: str) -> int | None:
+    with context.transaction() as session:
+        callback = session.get_one(CallbackRequest, callback_id)
+        return queue.eta_for(session, callback, context.now())
+
+
+def test_the_queue_estimate_counts_who_is_ahead_and_how_long_calls_take(app: Flask) -> None:
+    key = shop("ordered", [unique_number()])
+    first = request(app, key, unique_number())
+    dispatch.dispatch(first)  # the only agent is busy with the first
+    second, third = request(app, key, unique_number()), request(app, key, unique_number())
+    one_call = queue.DEFAULT_HANDLING_S + queue.WRAP_UP_AND_DIAL_S
+    assert status_eta(app, second) == queue.PROMISE_SECONDS + one_call
+    assert status_eta(app, third) == queue.PROMISE_SECONDS + 2 * one_call
+    with context.transaction() as session:  # the rule's calls turn out to be short
+        done = session.get_one(CallbackRequest, first)
+        done.status, done.duration_s, done.ended_at = "completed", 60, context.now()
+    assert status_eta(app, second) == queue.PROMISE_SECONDS + 60 + queue.WRAP_UP_AND_DIAL_S

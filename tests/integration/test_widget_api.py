@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from callback import i18n, widget_build
 from callback.models import Agent, RuleMember, Widget
-from callback.services import context
+from callback.services import context, queue
 from callback.services.setup import add_agent, add_widget
 
 SHOP = "https://shop.example"
@@ -205,7 +205,10 @@ def test_when_nobody_is_free_the_config_offers_slots(app, client, why):
         session.execute(update(Agent).where(Agent.id.in_(members)).values(state="on_call"))
     body = config(client, key).get_json()
     assert body["open_now"] is True and body["agent_free"] is False
-    assert len(body["slots"]) == 6 and body["eta_seconds"] is None
+    assert len(body["slots"]) == 6
+    # An honest wait: nobody to wait for, or one call's length (no history yet: the default).
+    busy_wait = queue.PROMISE_SECONDS + queue.DEFAULT_HANDLING_S + queue.WRAP_UP_AND_DIAL_S
+    assert body["eta_seconds"] == (None if why == "no agents" else busy_wait)
     first = datetime.fromisoformat(body["slots"][0])
     assert timedelta(minutes=10) <= first - datetime.now(UTC) <= timedelta(minutes=41)
 
