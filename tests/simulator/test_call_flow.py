@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from support.receiver import WebhookReceiver, wait_until
 from support.simulator import AUTH_TOKEN, CALLER_ID, Simulator
@@ -383,7 +385,7 @@ def test_calls_per_second_limit_queues_calls(sim, client, receiver):
     # One call per simulated second: each left the queue at least a second after the one
     # before (wall-clock gaps between our three requests only ever shorten the wait).
     starts = sorted(left_queue(call) for call in ended)
-    assert all(later - earlier >= 0.95 for earlier, later in zip(starts, starts[1:]))
+    assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(starts))
     assert queue_times[0] < 500
     assert queue_times[2] > 0
     assert int(client.calls(calls[2].sid).fetch().queue_time) == queue_times[2]
