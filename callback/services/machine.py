@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from .. import flow, jobs
 from ..models import CallbackRequest, Event, Leg, RoutingRule
+from ..routing.page_routes import widget_routes
 from ..routing.reservation import mark_on_call, release
+from ..routing.selection import rule_for
 from . import scheduling, timeline
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,11 @@ def lock_callback(session: Session, callback_id: str) -> CallbackRequest | None:
 
 
 def rule_of(session: Session, callback: CallbackRequest) -> RoutingRule:
-    return session.get_one(RoutingRule, callback.widget.routing_rule_id)
+    """The widget's rule, or the rule of its first page route matching the callback's page."""
+    widget = callback.widget
+    routes = widget_routes(session, widget.id)
+    rule_id = rule_for(routes, widget.routing_rule_id, callback.page_url) if routes else None
+    return session.get_one(RoutingRule, rule_id or widget.routing_rule_id)
 
 
 # A callback nobody could take becomes a scheduled one this many times, then it fails.

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .. import flow
 from ..models import Agent, CallbackRequest, Presence, RuleMember, Widget
 from ..routing.reservation import agent_on_shift, available_candidates
+from . import machine
 
 # What we promise when an agent is free now.
 PROMISE_SECONDS = 20
@@ -99,7 +100,7 @@ def eta_for(session: Session, callback: CallbackRequest, now: datetime) -> int |
         return None
     if callback.due_at > now:  # a customer retry waiting for its delay
         return max(0, round((callback.due_at - now).total_seconds()))
-    rule_id = callback.widget.routing_rule_id
+    rule_id = machine.rule_of(session, callback).id
     ahead = waiting(session, rule_id, now, before=callback.created_at)
     return estimated_wait(session, rule_id, now, ahead=ahead)
 

@@ -1,4 +1,5 @@
-"""The beat's sweep and first-come-first-served dispatch, in-process on SQLite and PostgreSQL.
+"""Dispatch and the beat's sweep, in-process on SQLite and PostgreSQL: first come first
+served, page routes, hedge and call watchdogs, queue timeouts, the queue estimate.
 
 Tasks are not run: the app's broker is a folder, so what the sweep enqueues is read back
 from it (`queued_tasks`). Time passing is shown by moving rows' timestamps back, not by
@@ -19,7 +20,7 @@ from support.app import BACKENDS, migrated_database, queued_tasks, running_app
 from support.carrier import FakeCarrier
 
 from callback import jobs
-from callback.models import Agent, AgentState, CallbackRequest, Leg
+from callback.models import Agent, AgentState, CallbackRequest, Leg, Widget, WidgetRoute
 from callback.routing.reservation import mark_on_call
 from callback.services import context, dispatch, queue, sweeper
 from callback.services.scheduling import RESCHEDULE_AFTER
@@ -244,3 +245,29 @@ def test_the_queue_estimate_counts_who_is_ahead_and_how_long_calls_take(app: Fla
         done = session.get_one(CallbackRequest, first)
         done.status, done.duration_s, done.ended_at = "completed", 60, context.now()
     assert status_eta(app, second) == queue.PROMISE_SECONDS + 60 + queue.WRAP_UP_AND_DIAL_S
+
+
+def test_a_page_route_sends_product_pages_to_their_own_rule(
+    app: Flask, carrier: FakeCarrier
+) -> None:
+    front_desk, product_expert = unique_number(), unique_number()
+    key = shop("ordered", [front_desk])
+    experts = f"experts-{secrets.token_hex(4)}"
+    add_agent("Expert", product_expert, rule=experts)
+    with context.transaction() as session:
+        widget = session.scalars(select(Widget).where(Widget.public_key == key)).one()
+        rule_id = ensure_rule(session, experts).id
+        session.add(
+            WidgetRoute(widget_id=widget.id, url_pattern="/product/*", rule_id=rule_id, position=1)
+        )
+
+    def rung_for(page_url: str) -> str:
+        response = app.test_client().post(
+            "/api/v1/callbacks",
+            json={"widget": key, "phone": unique_number(), "page_url": page_url},
+        )
+        dispatch.dispatch(response.get_json()["id"])
+        return str(carrier.placed[-1]["to"])
+
+    assert rung_for("https://shop.example/product/blue-kettle?ref=ad") == product_expert
+    assert rung_for("https://shop.example/about") == front_desk
