@@ -20,9 +20,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["make_engine", "make_session_factory", "session_scope"]
+__all__ = ["make_engine", "make_session_factory", "read_scope", "session_scope"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option of `read_scope` connections: SQLite opens them with a deferred BEGIN.
+READ_ONLY = "callback_read_only"
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
@@ -55,6 +57,19 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads. On SQLite it opens with a plain (deferred) BEGIN: under
+    WAL a reader neither waits for nor blocks the writer, where BEGIN IMMEDIATE would queue
+    every status poll and widget config behind the worker's writes. Never commits."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     in_memory = url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
     if not in_memory and url.database and not url.database.startswith("file:"):
@@ -77,7 +92,9 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        connection.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
 
     return engine

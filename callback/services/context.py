@@ -14,13 +14,20 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..db import session_scope
+from ..db import read_scope, session_scope
 from ..telephony import Provider
 
 
 @contextmanager
 def transaction() -> Iterator[Session]:
     with session_scope(current_app.extensions["db"]) as session:
+        yield session
+
+
+@contextmanager
+def reading() -> Iterator[Session]:
+    """A read-only unit of work (never commits; see `db.read_scope`)."""
+    with read_scope(current_app.extensions["db"]) as session:
         yield session
 
 

@@ -230,7 +230,7 @@ def _live_callback(session: Session, widget_id: int, phone: str) -> CallbackRequ
 
 def status_view(callback_id: str, token: str) -> dict[str, Any] | None:
     """The public status: never the phone number. None when the id or token is wrong."""
-    with context.transaction() as session:
+    with context.reading() as session:
         callback = session.get(CallbackRequest, callback_id)
         if callback is None or not hmac.compare_digest(callback.token_hash, token_hash(token)):
             return None

@@ -64,7 +64,7 @@ _LANGUAGE_KEY = re.compile(r"^[a-z]{2,3}$")
 def config_for(key: str, wanted_languages: list[str]) -> dict[str, Any] | None:
     """The widget's public config in the best of `wanted_languages`; None for an unknown key."""
     now = context.now()
-    with context.transaction() as session:
+    with context.reading() as session:
         widget = session.scalars(select(Widget).where(Widget.public_key == key)).one_or_none()
         if widget is None:
             return None
@@ -110,14 +110,14 @@ def config_for(key: str, wanted_languages: list[str]) -> dict[str, Any] | None:
 
 def widget_origins(key: str) -> list[str] | None:
     """The widget's allowed origins; None for an unknown key."""
-    with context.transaction() as session:
+    with context.reading() as session:
         origins = session.scalar(select(Widget.allowed_origins).where(Widget.public_key == key))
         return None if origins is None else list(origins)
 
 
 def callback_origins(callback_id: str) -> list[str] | None:
     """The allowed origins of the widget a callback came through; None for an unknown id."""
-    with context.transaction() as session:
+    with context.reading() as session:
         origins = session.scalar(
             select(Widget.allowed_origins)
             .join(CallbackRequest, CallbackRequest.widget_id == Widget.id)

@@ -78,7 +78,7 @@ def board() -> Response:
         401: {$ref: '#/components/responses/Unauthorized'}
         403: {$ref: '#/components/responses/Forbidden'}
     """
-    with context.transaction() as session:
+    with context.reading() as session:
         return jsonify(reporting.board(session, context.now(), viewer()).as_dict())
 
 
@@ -116,7 +116,7 @@ def callbacks() -> Response:
         422: {$ref: '#/components/responses/Invalid'}
     """
     query = reporting.parse_history(request.args)
-    with context.transaction() as session:
+    with context.reading() as session:
         return jsonify(reporting.search(session, query, viewer()).as_dict())
 
 
@@ -146,7 +146,7 @@ def callback_detail(callback_id: str) -> Response:
     """
     if len(callback_id) > MAX_ID_LENGTH or "\x00" in callback_id:
         return error_response(404, "not_found", "No callback with this id.")
-    with context.transaction() as session:
+    with context.reading() as session:
         found = reporting.detail(session, callback_id, viewer())
         if found is None:
             return error_response(404, "not_found", "No callback with this id.")
@@ -189,7 +189,7 @@ def stats() -> Response:
     """
     if parse_choice(request.args, "format", ("json", "csv")) == "csv":
         return _csv()
-    with context.transaction() as session:
+    with context.reading() as session:
         period, widget_id = _period(session)
         found = reporting.statistics(session, period, context.now(), viewer(), widget_id)
         return jsonify(found.as_dict())
@@ -229,7 +229,7 @@ def stats_csv() -> Response:
 
 def _csv() -> Response:
     table = parse_choice(request.args, "table", CSV_TABLES)
-    with context.transaction() as session:
+    with context.reading() as session:
         period, widget_id = _period(session)
         if table == "agents":
             found = reporting.statistics(session, period, context.now(), viewer(), widget_id)

@@ -35,6 +35,6 @@ bp.after_request(secure_page)
 @bp.get("/board")
 @login_required(*MANAGER_ROLES)
 def board() -> str:
-    with context.transaction() as session:
+    with context.reading() as session:
         snapshot = reporting.board(session, context.now())
     return render_template("admin/board.html", board=snapshot, poll_ms=POLL_MS)

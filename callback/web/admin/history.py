@@ -43,7 +43,7 @@ def history() -> ResponseReturnValue:
     except ReportError as bad:
         error, query = bad, HistoryQuery()
     user = current_user()
-    with context.transaction() as session:
+    with context.reading() as session:
         found = None if error else reporting.search(session, query, viewer())
         widgets, agents = filter_choices(session)
     body = render_template(
@@ -65,7 +65,7 @@ def history() -> ResponseReturnValue:
 def timeline(callback_id: str) -> ResponseReturnValue:
     found = None
     if len(callback_id) <= MAX_ID_LENGTH and "\x00" not in callback_id:
-        with context.transaction() as session:
+        with context.reading() as session:
             found = reporting.detail(session, callback_id, viewer())
     body = render_template("admin/history_detail.html", callback=found, callback_id=callback_id)
     return body, 200 if found else 404

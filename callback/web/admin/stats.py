@@ -132,7 +132,7 @@ def stats() -> ResponseReturnValue:
     error: ReportError | None = None
     found: Statistics | None = None
     user = current_user()
-    with context.transaction() as session:
+    with context.reading() as session:
         widgets, _ = filter_choices(session)
         try:
             widget_id = parse_id(request.args, "widget")
