@@ -65,7 +65,9 @@ OWN_VARIABLES = (
     "TWILIO_CALLER_ID",
     "SECRET_KEY",
 )
-FINAL_STATUSES = frozenset(status.value for status in TERMINAL_STATUSES)
+# Where a bench callback stops moving: finished, or (its rule has no agents) turned into a
+# scheduled callback for later, which is what the service does when nobody can take it.
+FINAL_STATUSES = frozenset(status.value for status in TERMINAL_STATUSES) | {"scheduled"}
 BENCH_WIDGET = "bench"
 WARMUP_WIDGET = "warmup"
 VERSIONED_PACKAGES = (
@@ -186,7 +188,7 @@ def running_system(db: str, agents: Sequence[str] = (), keep: bool = False) -> I
     """The whole system, seeded with the widgets and `agents` (phone numbers) on rule "bench".
 
     Widget "bench" rings rule "bench" (no agents unless given: its callbacks then fail with
-    no_agent_available as soon as the worker dispatches them). Widget "warmup" rings rule
+    become scheduled callbacks as soon as the worker dispatches them). Widget "warmup" rings rule
     "warmup", which has no agents; `warm_up()` uses it.
     """
     instance_dir = Path(tempfile.mkdtemp(prefix="callback-bench-"))
@@ -369,7 +371,8 @@ def _flush_redis(url: str) -> None:
 
 def warm_up(system: System, count: int = 20, timeout: float = 60) -> None:
     """Wait until the worker consumes, then prime the web workers and the worker with `count`
-    callbacks, one at a time, each until it is finished (their rule has no agents: they fail).
+    callbacks, one at a time, each until it settles (their rule has no agents: they become
+    scheduled callbacks).
 
     One at a time, because dispatch lets an older waiting callback go first: callbacks sent
     together before the worker is up would wait for the beat's sweeps one by one.
