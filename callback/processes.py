@@ -44,9 +44,10 @@ def start(
     args: Sequence[str],
     health_url: str,
     env: Mapping[str, str] | None = None,
-    timeout: float = 15.0,
+    timeout: float = 60.0,
 ) -> subprocess.Popen[bytes]:
-    """Start a process and return once `health_url` answers."""
+    """Start a process and return once `health_url` answers (a loaded machine may take a while
+    to import and fork: returning as soon as it answers, the timeout only bounds a hang)."""
     full_env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", **(env or {})}
     process = subprocess.Popen(list(args), env=full_env)
     try:
