@@ -270,3 +270,53 @@ def _seed_demo() -> str:
     from .services.demo import seed_demo
 
     return seed_demo()
+
+
+@main.group()
+def webhook() -> None:
+    """Webhooks that tell a CRM about every status change (signed, retried, logged)."""
+
+
+@contextmanager
+def _webhook_app() -> Iterator[None]:
+    """The app for one command; its pool is closed at the end (the tests run these in-process)."""
+    from . import create_app
+
+    app = create_app(load_settings())
+    try:
+        with app.app_context():
+            yield
+    finally:
+        app.extensions["db"].kw["bind"].dispose()
+
+
+@webhook.command("add")
+@click.option("--url", required=True, help="http(s) URL that receives the JSON POSTs")
+@click.option("--widget", "widget_key", default=None, help="only this widget's callbacks")
+@click.option("--description", default=None)
+def webhook_add(url: str, widget_key: str | None, description: str | None) -> None:
+    """Add an endpoint; prints its signing secret, once."""
+    from .services.admin_errors import AdminError
+    from .services.notifications import add_endpoint
+
+    with _webhook_app():
+        try:
+            added = add_endpoint(url, widget_key, description)
+        except AdminError as error:
+            raise click.ClickException(error.message) from None
+    scope = f"widget {widget_key}" if widget_key else "every widget"
+    click.echo(f"webhook {added.endpoint.id} for {scope}: {added.endpoint.url}")
+    click.echo(f"signing secret (shown only now): {added.secret}")
+
+
+@webhook.command("list")
+def webhook_list() -> None:
+    """The endpoints (secrets are not shown)."""
+    from .services.notifications import list_endpoints
+
+    with _webhook_app():
+        endpoints = list_endpoints()
+    for endpoint in endpoints:
+        state = "active" if endpoint.active else "paused"
+        scope = endpoint.widget or "*"
+        click.echo(f"{endpoint.id}\t{state}\t{scope}\t{endpoint.url}\t{endpoint.secret_hint}")

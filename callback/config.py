@@ -28,6 +28,9 @@ TWILIO_API_BASE = "https://api.twilio.com"
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+# Twilio's alphanumeric sender ids: up to 11 characters, at least one letter.
+_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+_EMAIL = re.compile(r"^[^@\s,<>]+@[^@\s,<>]+\.[^@\s,<>]+$")
 
 
 class ConfigError(ValueError):
@@ -60,6 +63,14 @@ class Settings:
     # Local state of a single-machine install: the SQLite file, the embedded broker's
     # queue folder and the beat schedule. INSTANCE_DIR, default ./instance.
     instance_dir: Path
+    # Notifications (services.notifications). SMS go out from TWILIO_SMS_FROM (a number or
+    # an alphanumeric sender id), default TWILIO_CALLER_ID; the reminder goes this many
+    # minutes before a scheduled call (SMS_REMINDER_MINUTES, 0 = none). Missed callbacks
+    # are emailed to ALERT_EMAIL (comma-separated) through SMTP_URL; unset = no email.
+    sms_from: str | None = None
+    sms_reminder_minutes: int = 15
+    smtp_url: str | None = None
+    alert_emails: tuple[str, ...] = ()
 
     @property
     def uses_simulator(self) -> bool:
@@ -96,6 +107,16 @@ class Settings:
             secret_key=get("SECRET_KEY", DEV_SECRET_KEY) or "",
             queue_max_wait_s=_seconds("QUEUE_MAX_WAIT", get("QUEUE_MAX_WAIT", "120")),
             instance_dir=instance_dir,
+            sms_from=get("TWILIO_SMS_FROM"),
+            sms_reminder_minutes=_minutes(
+                "SMS_REMINDER_MINUTES", get("SMS_REMINDER_MINUTES", "15")
+            ),
+            smtp_url=get("SMTP_URL"),
+            alert_emails=tuple(
+                address.strip()
+                for address in (get("ALERT_EMAIL") or "").split(",")
+                if address.strip()
+            ),
         )
         settings.validate()
         return settings
@@ -122,6 +143,7 @@ class Settings:
             raise ConfigError(
                 f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
             )
+        self._validate_notifications()
         if self.telephony == "twilio":
             self._refuse_development_secrets()
 
@@ -139,3 +161,35 @@ class Settings:
             problems.append("set PUBLIC_URL to the https:// address Twilio reaches this service at")
         if problems:
             raise ConfigError("TELEPHONY=twilio refuses to start: " + "; ".join(problems))
+
+    def _validate_notifications(self) -> None:
+        if self.sms_from is not None and not (
+            _E164.match(self.sms_from) or _SENDER_ID.match(self.sms_from)
+        ):
+            raise ConfigError(
+                "TWILIO_SMS_FROM must be an E.164 number such as +3725550100 or an alphanumeric "
+                f"sender id of at most 11 letters, digits and spaces, got {self.sms_from!r}"
+            )
+        if self.smtp_url is not None:
+            parsed = urlparse(self.smtp_url)
+            try:
+                parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+            except ValueError:
+                # Not echoed: the URL may hold the SMTP password.
+                raise ConfigError("SMTP_URL has a port that is not a number") from None
+            if parsed.scheme not in ("smtp", "smtps") or not parsed.hostname:
+                raise ConfigError(
+                    "SMTP_URL must look like smtp://user:password@host:587 "
+                    "(or smtps:// for TLS from the start)"
+                )
+        for address in self.alert_emails:
+            if not _EMAIL.match(address):
+                raise ConfigError(f"ALERT_EMAIL has an address that is not one: {address!r}")
+        if self.alert_emails and self.smtp_url is None:
+            raise ConfigError("ALERT_EMAIL is set but SMTP_URL is not: set the SMTP server too")
+
+
+def _minutes(name: str, raw: str | None) -> int:
+    if raw is None or not raw.isdigit() or int(raw) > 24 * 60:
+        raise ConfigError(f"{name} must be a whole number of minutes from 0 to 1440, got {raw!r}")
+    return int(raw)

@@ -27,6 +27,11 @@ HEDGE = "callback.hedge"
 CANCEL_LEG = "callback.cancel_leg"
 RECONCILE_LEG = "callback.reconcile_leg"
 SWEEP = "callback.sweep"
+# Notifications (services.notifications): fan a status change out, post one webhook
+# delivery (retried by Celery with short countdowns), send one SMS or email.
+NOTIFY = "callback.notify"
+DELIVER_WEBHOOK = "callback.deliver_webhook"
+SEND_MESSAGE = "callback.send_message"
 
 # How often the beat sweeps: expired leases, lost tasks, silent legs.
 SWEEP_INTERVAL_S = 2.0

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from callback import jobs
 from callback.services import dispatch as dispatching
-from callback.services import sweeper
+from callback.services import notifications, sweeper
 
 # acks_late + idempotent bodies: a task redelivered after a worker crash runs again safely.
 _OPTIONS = {"acks_late": True, "ignore_result": True}
@@ -35,3 +35,26 @@ def reconcile_leg(leg_id: int) -> None:
 @shared_task(name=jobs.SWEEP, **_OPTIONS)
 def sweep() -> None:
     sweeper.sweep()
+
+
+@shared_task(name=jobs.NOTIFY, **_OPTIONS)
+def notify(callback_id: str, status: str, change_id: int) -> None:
+    notifications.notify(callback_id, status, change_id)
+
+
+# The database counts the attempts and says when to stop; max_retries is only a backstop.
+@shared_task(
+    name=jobs.DELIVER_WEBHOOK,
+    bind=True,
+    max_retries=notifications.webhooks.MAX_ATTEMPTS,
+    **_OPTIONS,
+)
+def deliver_webhook(self: Task, delivery_id: int) -> None:
+    retry_in = notifications.deliver_webhook(delivery_id)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+
+
+@shared_task(name=jobs.SEND_MESSAGE, **_OPTIONS)
+def send_message(message_id: int) -> None:
+    notifications.send_message(message_id)

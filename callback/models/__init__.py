@@ -5,6 +5,17 @@ from .base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from .callback import LIVE_STATUSES, CallbackRequest, CallbackStatus, new_callback_id
 from .event import Event
 from .leg import Leg, LegKind
+from .notification import (
+    DeliveryStatus,
+    MessageChannel,
+    MessageKind,
+    MessageStatus,
+    OutgoingMessage,
+    StatusChange,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from .routing import DEFAULT_WHISPER, RoutingRule, RuleMember, Strategy
 from .team import Team, TeamMember
 from .user import MANAGER_ROLES, ApiToken, Role, Scope, User
@@ -22,19 +33,28 @@ __all__ = [
     "Base",
     "CallbackRequest",
     "CallbackStatus",
+    "DeliveryStatus",
     "Event",
     "Leg",
     "LegKind",
+    "MessageChannel",
+    "MessageKind",
+    "MessageStatus",
+    "OutgoingMessage",
     "Presence",
     "Role",
     "RoutingRule",
     "RuleMember",
     "Scope",
+    "StatusChange",
     "Strategy",
     "Team",
     "TeamMember",
     "UTCDateTime",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Widget",
     "WidgetRoute",
     "new_callback_id",

@@ -22,6 +22,7 @@ from ..routing.page_routes import widget_routes
 from ..routing.reservation import mark_on_call, release
 from ..routing.selection import rule_for
 from . import scheduling, timeline
+from .notifications import status_changed
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,15 @@ def apply(
         state = replace(state, reschedules_left=_reschedules_left(session, callback))
     outcome = flow.transition(state, event)
     effects = Effects()
+    previous = callback.status
     if outcome.applied:
         _persist(session, callback, outcome.state, event, now)
     elif outcome.kind is not flow.OutcomeKind.DUPLICATE:
         log.info("callback %s: %s %s (%s)", callback.id, outcome.kind, event.type, outcome.note)
     for action in outcome.actions:
         _carry_out(session, callback, action, effects, now)
+    if outcome.applied:  # SMS, CRM webhooks, admin email: recorded now, sent after the commit
+        status_changed(session, callback, previous, event, now)
     return outcome, effects
 
 

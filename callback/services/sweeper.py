@@ -18,7 +18,7 @@ from .. import flow, jobs
 from ..models import Agent, AgentState, CallbackRequest, Event, Leg
 from ..routing.reservation import expire_leases, release
 from ..routing.strategies import ring_plan
-from . import carrier_events, context, dispatch, machine
+from . import carrier_events, context, dispatch, machine, notifications
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ def sweep() -> None:
         jobs.enqueue(jobs.HEDGE, callback_id)
     for leg_id in silent:
         jobs.enqueue(jobs.RECONCILE_LEG, leg_id)
+    notifications.sweep()  # reminder SMS for scheduled calls due soon; notifications whose task was lost
 
 
 def _end_long_waits(session: Session, now: datetime) -> list[str]:

@@ -1,0 +1,141 @@
+"""A real callback's status changes reach a CRM's webhook in order and signed: real web,
+worker, beat and simulator (the session's running system), a real HTTP receiver.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from support.ports import free_port
+from support.receiver import wait_until
+from support.system import RunningSystem
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from callback.services.notifications import add_endpoint
+from callback.services.notifications.signature import verify
+
+HAPPY_PATH = ["queued", "calling_agent", "agent_connected", "connected", "completed"]
+
+
+@dataclass(frozen=True)
+class Hit:
+    body: bytes
+    headers: dict[str, str]
+    answered: int
+
+    @property
+    def status(self) -> str:
+        return str(json.loads(self.body)["status"])
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class Crm:
+    """Records every POST; answers the scripted status codes in turn, then 200."""
+
+    def __init__(self, *script: int) -> None:
+        self._lock = threading.Lock()
+        self._script = list(script)
+        self.hits: list[Hit] = []
+        port = free_port()
+        self._server = make_server(
+            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_Quiet
+        )
+        self.url = f"http://127.0.0.1:{port}/crm/callbacks"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def received(self) -> list[Hit]:
+        with self._lock:
+            return list(self.hits)
+
+    def accepted(self) -> list[Hit]:
+        return [hit for hit in self.received() if hit.answered == 200]
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        with self._lock:
+            code = self._script.pop(0) if self._script else 200
+            self.hits.append(Hit(request.get_data(), dict(request.headers), code))
+        return Response(status=code)(environ, start_response)
+
+
+@pytest.fixture
+def crm_factory() -> Iterator[list[Crm]]:
+    made: list[Crm] = []
+    yield made
+    for crm in made:
+        crm._server.shutdown()
+
+
+def number() -> str:
+    return f"+3725569{secrets.randbelow(10**4):04d}"
+
+
+def connected_call(sys: RunningSystem, crm: Crm) -> tuple[str, str]:
+    """A shop whose CRM is `crm`, and a callback that connects and completes; (id, secret)."""
+    agent, customer = number(), number()
+    sys.sim.phone(agent, outcome="answer", answer_after=2, digits="1")
+    sys.sim.phone(customer, outcome="answer", answer_after=3, hangup_after=10)
+    key = sys.shop("ordered", [agent])
+    with sys.app_context():
+        secret = add_endpoint(crm.url, key).secret
+    accepted = sys.request(key, customer, page_url="https://shop.example/kettle")
+    assert sys.wait_for_status(accepted)["status"] == "completed"
+    return str(accepted["id"]), secret
+
+
+def test_status_changes_reach_the_crm_in_order_and_signed(
+    sys: RunningSystem, crm_factory: list[Crm]
+) -> None:
+    crm = Crm()
+    crm_factory.append(crm)
+
+    callback_id, secret = connected_call(sys, crm)
+
+    hits = wait_until(
+        lambda: len(crm.accepted()) >= len(HAPPY_PATH) and crm.accepted(),
+        15,
+        "every status change at the CRM",
+    )
+    assert [hit.status for hit in hits] == HAPPY_PATH
+    for hit in hits:
+        assert verify(secret, hit.headers.get("X-Callback-Signature"), hit.body, now=time.time())
+        document = json.loads(hit.body)
+        assert (document["event"], document["id"]) == ("callback.status", callback_id)
+        assert document["page_url"] == "https://shop.example/kettle"
+    assert len({hit.headers["X-Callback-Delivery"] for hit in hits}) == len(HAPPY_PATH)
+    moments = [json.loads(hit.body)["at"] for hit in hits]
+    assert moments == sorted(moments)
+
+
+def test_a_crm_that_fails_first_gets_the_same_delivery_again_and_order_holds(
+    sys: RunningSystem, crm_factory: list[Crm]
+) -> None:
+    crm = Crm(503)  # down for the first request
+    crm_factory.append(crm)
+
+    _, secret = connected_call(sys, crm)
+
+    accepted = wait_until(
+        lambda: len(crm.accepted()) >= len(HAPPY_PATH) and crm.accepted(),
+        20,
+        "every status change at the CRM after the retry",
+    )
+    assert [hit.status for hit in accepted] == HAPPY_PATH
+    first, retried = crm.received()[:2]
+    assert (first.answered, retried.answered) == (503, 200)
+    assert first.body == retried.body
+    assert first.headers["X-Callback-Delivery"] == retried.headers["X-Callback-Delivery"]
+    # Signed afresh for the retry, and valid.
+    assert verify(secret, retried.headers.get("X-Callback-Signature"), retried.body, time.time())
