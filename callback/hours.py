@@ -39,12 +39,24 @@ def zone(name: str) -> ZoneInfo:
 def split_schedule(stored: Mapping[str, Any] | None) -> tuple[Week | None, frozenset[date]]:
     """`Widget.hours` as stored -> (the weekly spans, the holidays).
 
-    The column holds the week, plus an optional `"holidays": ["2026-12-24", ...]` list; dates
-    that do not parse are ignored.
+    The column holds the week, plus an optional `"holidays": ["2026-12-24", ...]` list and
+    optional one-off `"exceptions": {"2026-12-31": [["09:00", "13:00"]]}` that replace the
+    weekday's spans on that date (an empty list closes it); dates that do not parse are
+    ignored. Exceptions travel inside the week under their ISO date.
     """
     if stored is None:
         return None, frozenset()
-    week = {day: spans for day, spans in stored.items() if day in DAYS}
+    week: dict[str, Sequence[Sequence[str]]] = {
+        day: spans for day, spans in stored.items() if day in DAYS
+    }
+    exceptions = stored.get("exceptions")
+    for text, spans in exceptions.items() if isinstance(exceptions, Mapping) else ():
+        try:
+            week[date.fromisoformat(str(text)).isoformat()] = (
+                spans if isinstance(spans, list) else []
+            )
+        except ValueError:
+            continue
     holidays = set()
     for text in stored.get("holidays") or ():
         try:
@@ -134,7 +146,8 @@ def _span_starts(
 def _spans(week: Week, day: date) -> list[tuple[float, float]]:
     """The day's spans as minutes since local midnight, sorted; malformed spans are skipped."""
     out = []
-    for span in week.get(DAYS[day.weekday()]) or ():
+    special = week.get(day.isoformat())
+    for span in (special if special is not None else week.get(DAYS[day.weekday()])) or ():
         try:
             start, end = (_minutes(text) for text in span)
         except (TypeError, ValueError):

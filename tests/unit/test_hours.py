@@ -140,3 +140,32 @@ def test_a_holiday_closes_a_working_day_now():
     week, holidays = split_schedule({**WEEKDAYS, "holidays": ["2026-12-24"]})
     assert not is_open(week, TALLINN, now, holidays)
     assert next_opening(week, TALLINN, now, holidays) == tallinn(2026, 12, 25, 9, 0)
+
+
+def test_a_one_off_exception_replaces_that_days_hours() -> None:
+    stored = {
+        "mon": [["09:00", "17:00"]],
+        "exceptions": {"2026-11-23": [["12:00", "14:00"]], "2026-11-30": [], "bad": []},
+    }
+    week, _ = split_schedule(stored)
+    monday_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert not is_open(week, "UTC", monday_10)  # the exception opens at 12:00 only
+    assert is_open(week, "UTC", datetime(2026, 11, 23, 13, 0, tzinfo=UTC))
+    assert not is_open(week, "UTC", datetime(2026, 11, 30, 10, 0, tzinfo=UTC))  # closed that day
+    assert is_open(week, "UTC", datetime(2026, 12, 7, 10, 0, tzinfo=UTC))  # an ordinary Monday
+    assert next_opening(week, "UTC", monday_10) == datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def test_new_york_hours_across_both_changeovers() -> None:
+    week = {"sun": [["09:00", "17:00"]], "mon": [["09:00", "17:00"]]}
+    # 2026-03-08 (spring forward) and 2026-11-01 (fall back) are Sundays in New York.
+    assert next_opening(
+        week, "America/New_York", datetime(2026, 3, 8, 0, 0, tzinfo=UTC)
+    ) == datetime(2026, 3, 8, 13, 0, tzinfo=UTC)  # 09:00 EDT
+    assert next_opening(
+        week, "America/New_York", datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
+    ) == datetime(2026, 11, 1, 14, 0, tzinfo=UTC)  # 09:00 EST
+    assert is_open(week, "America/New_York", datetime(2026, 11, 1, 21, 30, tzinfo=UTC))  # 16:30 EST
+    assert not is_open(
+        week, "America/New_York", datetime(2026, 3, 8, 21, 30, tzinfo=UTC)
+    )  # 17:30 EDT
