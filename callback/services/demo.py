@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
+import requests
 from sqlalchemy import select
 
-from ..models import Widget
-from . import context
+from ..models import User, Widget
+from . import accounts, context
 from .setup import add_agent, add_widget, ensure_rule
 
 DEMO_KEY = "demo"
@@ -44,3 +48,41 @@ def seed_demo() -> str:
         widget = session.scalars(select(Widget).where(Widget.public_key == DEMO_KEY)).one()
         widget.triggers = DEMO_TRIGGERS
     return "demo data seeded: widget key 'demo', agents Anna, Mart and Liis"
+
+
+# The demo's admin login (`callback run` with the simulator only): a new password every start.
+DEMO_LOGIN = "demo@callback.local"
+
+
+def ensure_demo_login() -> str:
+    """Create the demo owner login, or give it a fresh password; returns the password."""
+    password = secrets.token_urlsafe(12)
+    with context.transaction() as session:
+        user_id = session.scalar(select(User.id).where(User.email == DEMO_LOGIN))
+    if user_id is None:
+        accounts.create_user(DEMO_LOGIN, password, "owner")
+    else:
+        accounts.set_password(user_id, password)
+    return password
+
+
+def demo_phones() -> dict[str, dict[str, Any]]:
+    """Simulator phone behaviours for the demo: every phone waits for a person on /sim/phone.
+
+    The agents' phones carry their names; "default" makes any other number (the visitor's own,
+    typed into the widget) ring on the softphone page too instead of answering by itself.
+    """
+    phones: dict[str, dict[str, Any]] = {
+        phone: {"outcome": "manual", "label": f"{name}, agent"} for name, phone in DEMO_AGENTS
+    }
+    phones["default"] = {"outcome": "manual", "label": "Visitor"}
+    return phones
+
+
+def configure_demo_phones(simulator_url: str) -> None:
+    """Set the demo's phones on a running simulator (`PUT /sim/phones/…`)."""
+    with requests.Session() as http:
+        http.trust_env = False  # the simulator is on loopback: never through a proxy
+        for number, behaviour in demo_phones().items():
+            response = http.put(f"{simulator_url}/sim/phones/{number}", json=behaviour, timeout=5)
+            response.raise_for_status()

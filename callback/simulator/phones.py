@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-OUTCOMES = ("answer", "no-answer", "busy", "failed", "voicemail")
+# "manual": a person holds this phone (the browser softphone at /sim/phone). It rings until the
+# call's Timeout unless answered or declined there, and never presses keys by itself.
+OUTCOMES = ("answer", "no-answer", "busy", "failed", "voicemail", "manual")
 DEFAULT_KEY = "default"
 _DIGITS = re.compile(r"^[0-9*#]*$")
 _MAX_DELAY = 3600.0
+_MAX_LABEL = 40
 
 
 class PhoneConfigError(ValueError):
@@ -33,9 +36,24 @@ class PhoneBehaviour:
     press_after: float = 1.0
     # Seconds after answering before this phone hangs up by itself; None = never.
     hangup_after: float | None = None
+    # Who holds the phone, shown on the softphone page ("Anna, agent"); no effect on the call.
+    label: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def is_manual(self) -> bool:
+        return self.outcome == "manual"
+
+    def human_wait(self, seconds: float, time_scale: float) -> float:
+        """Simulated seconds to wait for whoever holds the phone to act within `seconds`.
+
+        A person on the softphone lives in real time: `--time-scale` speeds up the carrier and
+        the scripted phones, not them, so a manual phone's ringing and listening last `seconds`
+        of wall time (more simulated seconds). Scripted phones wait `seconds` simulated.
+        """
+        return seconds * time_scale if self.is_manual else seconds
 
     @property
     def presses_keys(self) -> bool:
@@ -67,6 +85,8 @@ class PhoneBehaviour:
                 raise PhoneConfigError(f"{name} must be between 0 and {_MAX_DELAY:g} seconds")
         if not isinstance(self.digits, str) or not _DIGITS.match(self.digits):
             raise PhoneConfigError("digits must be a string of 0-9, * and #")
+        if not isinstance(self.label, str) or len(self.label) > _MAX_LABEL:
+            raise PhoneConfigError(f"label must be a string of at most {_MAX_LABEL} characters")
 
 
 class PhoneBook:

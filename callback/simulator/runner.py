@@ -79,8 +79,10 @@ class CallRunner:
     def _ring(self) -> str | None:
         """Ring until the phone answers (None) or the call ends unanswered (its status)."""
         outcome, after, timeout = self.phone.outcome, self.phone.answer_after, self.call.timeout
-        if outcome == "no-answer" or after > timeout:
-            manual = self.call.wait(self.clock, timeout, accept=("answer",))
+        # A manual phone waits for the softphone's Answer or Decline, like a no-answer phone.
+        if outcome in ("no-answer", "manual") or after > timeout:
+            ring_for = self.phone.human_wait(timeout, self.clock.time_scale)
+            manual = self.call.wait(self.clock, ring_for, accept=("answer",))
             return None if manual else "no-answer"
         manual = self.call.wait(self.clock, after, accept=("answer",))
         if manual is not None or outcome in ("answer", "voicemail"):

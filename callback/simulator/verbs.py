@@ -130,6 +130,7 @@ class TwimlExecutor:
         digits = ""
         pending = pressed
         auto_at = self.clock.seconds() + press_after if auto_keys else None
+        listen = self.runner.phone.human_wait(gather.timeout, self.clock.time_scale)
         while True:
             for key in pending:
                 if gather.finish_on_key and key == gather.finish_on_key:
@@ -137,7 +138,7 @@ class TwimlExecutor:
                 digits += key
                 if gather.num_digits and len(digits) >= gather.num_digits:
                     return digits, ""
-            timeout_at = self.clock.seconds() + gather.timeout
+            timeout_at = self.clock.seconds() + listen
             if auto_at is not None and auto_at <= timeout_at:
                 control = self.call.wait(
                     self.clock, auto_at - self.clock.seconds(), accept=("digits",)
@@ -147,7 +148,7 @@ class TwimlExecutor:
                     control = Control("digits", auto_keys)
                 auto_at = None
             else:
-                control = self.call.wait(self.clock, gather.timeout, accept=("digits",))
+                control = self.call.wait(self.clock, listen, accept=("digits",))
                 if control is None:
                     return digits, ""
             pending = control.value
@@ -163,10 +164,20 @@ class TwimlExecutor:
         if not _E164.match(caller_id):
             self._application_error(INVALID_CALLER_ID, f"Dial: invalid callerId {caller_id!r}")
         children = [self.carrier.start_child(self.call, n, caller_id, dial) for n in dial.numbers]
+        # A number held by a person on the softphone rings in real time (PhoneBehaviour.human_wait).
+        ringing = max(
+            (
+                self.carrier.phones.behaviour(n.number).human_wait(
+                    dial.timeout, self.clock.time_scale
+                )
+                for n in dial.numbers
+            ),
+            default=dial.timeout,
+        )
         outcome = DialOutcome()
         try:
             while not outcome.finished(len(children)):
-                control = self.call.wait(self.clock, dial.timeout + 60, accept=("child",))
+                control = self.call.wait(self.clock, ringing + 60, accept=("child",))
                 if control is not None:
                     self._on_child(outcome, children, *control.value)
                 elif not outcome.bridged:

@@ -41,3 +41,16 @@ def test_phone_book_default_and_forget():
     assert book.behaviour("+3725550100").outcome == "no-answer"
     book.reset()
     assert book.behaviour("+3725550100") == PhoneBehaviour()
+
+
+def test_a_manual_phone_waits_for_a_person_and_never_presses_keys():
+    behaviour = PhoneBehaviour.from_json({"outcome": "manual", "label": "Anna, agent"})
+    assert behaviour.is_manual
+    assert not behaviour.presses_keys  # the keypad on the softphone page does that
+    assert behaviour.to_json()["label"] == "Anna, agent"
+
+
+@pytest.mark.parametrize("label", [7, "x" * 41, None])
+def test_a_label_must_be_short_text(label):
+    with pytest.raises(PhoneConfigError, match="label"):
+        PhoneBehaviour.from_json({"outcome": "manual", "label": label})
