@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,7 @@ from ..phone import mask
 from ..routing.reservation import Reservation, pick_agents
 from ..routing.strategies import ring_plan
 from ..telephony import ProviderError, backoff_delay
+from ..telephony.budget import CallBudget, make_budget
 from . import context, machine
 
 log = logging.getLogger(__name__)
@@ -230,6 +232,9 @@ def _place(callback_id: str, leg: PlacedLeg) -> None:
     """Ring the agent through the carrier; a refusal ends the leg like a failed call."""
     settings = context.settings()
     for attempt in range(PLACE_ATTEMPTS):
+        wait = _budget().reserve()  # every worker shares CALLS_PER_SECOND
+        if wait:
+            time.sleep(wait)
         try:
             sid = context.provider().place_call(
                 to=leg.phone,
@@ -242,7 +247,9 @@ def _place(callback_id: str, leg: PlacedLeg) -> None:
         except ProviderError as error:
             log.warning("ringing agent %s failed: %s", mask(leg.phone), error)
             if not error.retryable or attempt + 1 == PLACE_ATTEMPTS:
-                leg_failed(callback_id, leg.leg_id, str(error.code or error.status or "network"))
+                code = str(error.code or error.status or "network")
+                # The carrier's words (numbers already scrubbed) say why on the timeline.
+                leg_failed(callback_id, leg.leg_id, code, reason=error.message)
                 return
             time.sleep(backoff_delay(attempt, cap=1.0))
     with context.transaction() as session:
@@ -253,7 +260,18 @@ def _place(callback_id: str, leg: PlacedLeg) -> None:
         jobs.enqueue(jobs.CANCEL_LEG, leg.leg_id)
 
 
-def leg_failed(callback_id: str, leg_id: int, code: str) -> None:
+def _budget() -> CallBudget:
+    """The process's calls-per-second budget, made on first use (no connection at import)."""
+    extensions = current_app.extensions
+    if "call_budget" not in extensions:
+        settings = context.settings()
+        extensions["call_budget"] = make_budget(
+            settings.calls_per_second, settings.redis_url, settings.redis_key_prefix
+        )
+    return extensions["call_budget"]
+
+
+def leg_failed(callback_id: str, leg_id: int, code: str, reason: str | None = None) -> None:
     now = context.now()
     with context.transaction() as session:
         callback = machine.lock_callback(session, callback_id)
@@ -265,7 +283,7 @@ def leg_failed(callback_id: str, leg_id: int, code: str) -> None:
             flow.EventType.AGENT_FAILED,
             leg_id=str(leg_id),
             carrier_status="failed",
-            data={"error": code},
+            data={"error": code, **({"reason": reason} if reason else {})},
         )
         _, effects = machine.apply(session, callback, event, now)
     effects.run_after_commit(callback_id)

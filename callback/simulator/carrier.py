@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from . import twiml
 from .call import Call, Control, Source
 from .clock import SimClock
+from .faults import FaultDice, Faults
 from .messages import Message, MessageRunner
 from .phones import PhoneBook
 from .resources import new_sid
@@ -38,7 +39,9 @@ class Carrier:
         self.clock = SimClock(time_scale)
         self.lock = threading.RLock()
         self.phones = PhoneBook()
-        self.webhooks = WebhookClient(auth_token)
+        # Injected faults (PUT /sim/config); the webhook client draws from the same dice.
+        self.dice = FaultDice()
+        self.webhooks = WebhookClient(auth_token, self.dice)
         self.limits = limits or Limits()
         self._calls: dict[str, Call] = {}
         self._messages: dict[str, Message] = {}
@@ -180,7 +183,7 @@ class Carrier:
             return True
 
     def reset(self, wait_seconds: float = 5.0) -> None:
-        """Hang up every live call, then forget calls, messages, phones and limits."""
+        """Hang up every live call, then forget calls, messages, phones, limits and faults."""
         live = [call for call in self.calls() if not call.done.is_set()]
         for call in live:
             call.send(Control("hangup", "reset"))
@@ -192,4 +195,5 @@ class Carrier:
             self._messages.clear()
             self._next_dispatch = 0.0
             self.limits = Limits()
+        self.dice.set(Faults())
         self.phones.reset()

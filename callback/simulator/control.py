@@ -15,6 +15,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from .call import Call, Control
 from .carrier import Carrier, Limits
+from .faults import FAULT_SETTINGS, FaultError, parse_faults
 from .phones import DEFAULT_KEY, PhoneConfigError
 from .resources import message_json
 from .rest import carrier
@@ -146,9 +147,13 @@ def get_config() -> Response:
 @bp.put("/config")
 def set_config() -> Response:
     data = _json_body()
-    known = {"calls_per_second", "api_requests_per_second", "caller_ids"}
+    known = {"calls_per_second", "api_requests_per_second", "caller_ids"} | FAULT_SETTINGS
     if set(data) - known:
         raise ControlError(400, "unknown_setting", f"known settings: {', '.join(sorted(known))}")
+    try:
+        faults = parse_faults(data)  # like the limits: what is not given is off
+    except FaultError as exc:
+        raise ControlError(400, "invalid_setting", str(exc)) from None
     limits = Limits()
     for name in ("calls_per_second", "api_requests_per_second"):
         value = data.get(name)
@@ -165,6 +170,7 @@ def set_config() -> Response:
             )
         limits.caller_ids = frozenset(caller_ids)
     carrier().limits = limits
+    carrier().dice.set(faults)  # every PUT restarts the seeded sequence: trials repeat
     return jsonify(_limits_json(carrier()))
 
 
@@ -206,4 +212,5 @@ def _limits_json(c: Carrier) -> dict[str, Any]:
         "api_requests_per_second": limits.api_requests_per_second,
         "caller_ids": sorted(limits.caller_ids) if limits.caller_ids is not None else None,
         "time_scale": c.clock.time_scale,
+        **c.dice.faults.to_json(),
     }

@@ -8,6 +8,7 @@ carrier.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -16,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from .call import Source
 from .carrier import Carrier
+from .faults import API_ERROR_CODES
 from .messages import Message
 from .resources import API_VERSION, TwilioError, call_json, message_json, new_sid
 
@@ -69,8 +71,21 @@ def authenticate() -> None:
         or auth.password != carrier().auth_token
     ):
         raise TwilioError(401, 20003, "Authenticate")
+    _injected_faults()
     if not carrier().allow_api_request():
         raise TwilioError(429, 20429, "Too Many Requests")
+
+
+def _injected_faults() -> None:
+    """Slowness and errors turned on through PUT /sim/config (see faults.py)."""
+    dice = carrier().dice
+    faults = dice.faults
+    if faults.api_delay_s:
+        time.sleep(faults.api_delay_s)
+    if dice.roll(faults.api_error_rate):
+        status = faults.api_error_status
+        message = "Too Many Requests" if status == 429 else "Service unavailable (injected fault)"
+        raise TwilioError(status, API_ERROR_CODES[status], message)
 
 
 # -- calls ------------------------------------------------------------------

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import requests
 from twilio.request_validator import RequestValidator
+
+from .faults import FaultDice
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +33,10 @@ class WebhookFailed(Exception):
 
 
 class WebhookClient:
-    def __init__(self, auth_token: str) -> None:
+    def __init__(self, auth_token: str, dice: FaultDice | None = None) -> None:
         self._validator = RequestValidator(auth_token)
         self._local = threading.local()
+        self.dice = dice or FaultDice()
 
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
@@ -65,23 +69,51 @@ class WebhookClient:
 
 
 class OrderedDelivery:
-    """Fire-and-forget callbacks for one call, delivered strictly in order."""
+    """Fire-and-forget callbacks for one call, delivered strictly in order.
+
+    Unless faults are injected (`faults.py`): then a callback may be dropped, sent twice,
+    held back and sent after the next one, or delayed, as carriers do now and then.
+    """
 
     def __init__(self, client: WebhookClient) -> None:
         self._client = client
         self._executor: ThreadPoolExecutor | None = None
+        self._held: tuple[str, str, dict[str, str]] | None = None
 
     def post(self, url: str, method: str, params: dict[str, str]) -> None:
+        dice = self._client.dice
+        faults = dice.faults
+        if dice.roll(faults.webhook_drop_rate):
+            log.info("fault: dropped a status callback (%s)", params.get("CallStatus"))
+            return
+        if self._held is None and dice.roll(faults.webhook_reorder_rate):
+            self._held = (url, method, params)  # sent right after the next one
+            return
+        self._submit(url, method, params)
+        if dice.roll(faults.webhook_duplicate_rate):
+            self._submit(url, method, params)
+        self._release_held()
+
+    def close(self) -> None:
+        """No more callbacks for this call; the thread ends when the queue is drained."""
+        self._release_held()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    def _release_held(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._submit(*held)
+
+    def _submit(self, url: str, method: str, params: dict[str, str]) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sim-callback")
         self._executor.submit(self._deliver, url, method, params)
 
-    def close(self) -> None:
-        """No more callbacks for this call; the thread ends when the queue is drained."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
-
     def _deliver(self, url: str, method: str, params: dict[str, str]) -> None:
+        delay = self._client.dice.faults.webhook_delay_s
+        if delay:
+            time.sleep(delay)  # this call's later callbacks queue up behind it, still in order
         try:
             self._client.request(url, method, params)
         except WebhookFailed as exc:

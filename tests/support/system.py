@@ -25,10 +25,11 @@ from callback.config import Settings
 from callback.jobs import ready_file
 from callback.services import context
 from callback.services.setup import add_agent, add_widget, ensure_rule
-from callback.system import pieces
+from callback.system import Piece, pieces
 
 from .app import migrated_database
 from .ports import free_port
+from .proxy import TcpProxy
 from .receiver import wait_until
 from .simulator import Simulator
 
@@ -43,6 +44,11 @@ class RunningSystem:
     sim: Simulator
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _app: Flask | None = None
+    # For the fault-injection tests: each process's piece (same order as procs), the
+    # children's environment, and the TCP proxies in front of Redis/PostgreSQL when asked.
+    pieces: list[Piece] = field(default_factory=list)
+    child_env: dict[str, str] = field(default_factory=dict)
+    proxies: dict[str, TcpProxy] = field(default_factory=dict)
 
     @contextmanager
     def app_context(self) -> Iterator[None]:
@@ -94,6 +100,28 @@ class RunningSystem:
             trail = [(e["type"]) for e in seen.get("events", [])]
             raise AssertionError(f"{error}; last seen {seen.get('status')}: {trail}") from None
 
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        return self.procs[[piece.name for piece in self.pieces].index(name)]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one piece (no cleanup, no acks): what an OOM kill or a lost host does."""
+        process = self.process(name)
+        process.kill()
+        process.wait()
+
+    def restart(self, name: str) -> None:
+        """Start the piece again (killing it first if it still runs); waits until it serves."""
+        index = [piece.name for piece in self.pieces].index(name)
+        piece, old = self.pieces[index], self.procs[index]
+        if old.poll() is None:
+            processes.stop(old)
+        ready = ready_file(self.settings.instance_dir)
+        if name == "worker":
+            ready.unlink(missing_ok=True)
+        self.procs[index] = _start_piece(piece, self.child_env)
+        if name == "worker":
+            wait_until(ready.exists, 30, "the restarted worker to start consuming")
+
     def stop(self) -> None:
         for process in reversed(self.procs):
             processes.stop(process)
@@ -102,13 +130,41 @@ class RunningSystem:
 
 
 @contextmanager
-def running_system(tmp: Path, time_scale: float) -> Iterator[RunningSystem]:
+def running_system(
+    tmp: Path, time_scale: float, proxied: bool = False, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningSystem]:
+    """The whole system. `proxied`: its processes reach Redis and PostgreSQL (when used)
+    through `system.proxies["redis"|"postgres"]`, which tests can cut; `extra_env` adds
+    settings for the processes only."""
     backend = "postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"
     with migrated_database(backend, tmp, "callback.db") as database_url:
-        yield from _started(tmp, time_scale, database_url)
+        yield from _started(tmp, time_scale, database_url, proxied, extra_env or {})
 
 
-def _started(tmp: Path, time_scale: float, database_url: str) -> Iterator[RunningSystem]:
+def _start_piece(piece: Piece, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    if piece.health_url:
+        # Generous: on a loaded machine gunicorn can take well over 15 s to import the app.
+        return processes.start(piece.argv, piece.health_url, env=env, timeout=60)
+    return subprocess.Popen(piece.argv, env=env)
+
+
+def _proxy_env(env: dict[str, str], proxies: dict[str, TcpProxy]) -> dict[str, str]:
+    """The processes' environment with Redis and PostgreSQL reached through proxies."""
+    routed = dict(env)
+    if env.get("REDIS_URL"):
+        proxies["redis"], routed["REDIS_URL"] = TcpProxy.for_url(env["REDIS_URL"], 6379)
+    if env["DATABASE_URL"].startswith("postgresql"):
+        proxies["postgres"], routed["DATABASE_URL"] = TcpProxy.for_url(env["DATABASE_URL"], 5432)
+    return routed
+
+
+def _started(
+    tmp: Path,
+    time_scale: float,
+    database_url: str,
+    proxied: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[RunningSystem]:
     web_port, sim_port = free_port(), free_port()
     env = {
         "DATABASE_URL": database_url,
@@ -130,17 +186,19 @@ def _started(tmp: Path, time_scale: float, database_url: str) -> Iterator[Runnin
     system = RunningSystem(
         env, settings, f"http://127.0.0.1:{web_port}", Simulator(settings.twilio_api_base, http)
     )
-    child_env = {**os.environ, **env}
+    routed = _proxy_env(env, system.proxies) if proxied else env
+    child_env = {**os.environ, **routed, **(extra_env or {})}
+    system.child_env = child_env
     try:
         for piece in pieces(settings, web_port, simulator_time_scale=time_scale):
-            if piece.health_url:
-                system.procs.append(processes.start(piece.argv, piece.health_url, env=child_env))
-            else:
-                system.procs.append(subprocess.Popen(piece.argv, env=child_env))
+            system.pieces.append(piece)
+            system.procs.append(_start_piece(piece, child_env))
         wait_until(ready_file(settings.instance_dir).exists, 30, "the worker to start consuming")
         yield system
     finally:
         system.stop()
+        for proxy in system.proxies.values():
+            proxy.close()
         http.close()
         if redis_url:
             _forget_keys(redis_url, env["REDIS_KEY_PREFIX"])
