@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_dir))
     _configure(app, settings)
+    _register_hardening(app, settings)
     _register_database(app, settings)
     _register_telephony(app, settings)
     _register_jobs(app, settings)
@@ -37,6 +38,17 @@ def _configure(app: Flask, settings: Settings) -> None:
     app.extensions["settings"] = settings
     # One proxy hop (the load balancer) sets X-Forwarded-*; signatures use PUBLIC_URL anyway.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def _register_hardening(app: Flask, settings: Settings) -> None:
+    """Numbers masked in every log record, public rate limits, security headers."""
+    from . import logs
+    from .web.limits import init_public_limits
+    from .web.security import register_security_headers
+
+    logs.install()
+    init_public_limits(app, settings)
+    register_security_headers(app, settings)
 
 
 def _register_database(app: Flask, settings: Settings) -> None:

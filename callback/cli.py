@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -94,9 +95,20 @@ def run(port: int, no_demo: bool) -> None:
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
     settings = load_settings()
     _upgrade(settings)
+    # The demo login and the softphones exist only on the simulator, never on a real carrier.
+    demo = not no_demo and settings.uses_simulator
+    password = None
     if not no_demo:
         with _app_context(settings):
             click.echo(_seed_demo())
+            if demo:
+                from .services.demo import ensure_demo_login
+
+                password = ensure_demo_login()
+    # Ctrl-C, and SIGTERM from honcho, docker or systemd, stop every piece (the finally below),
+    # also when started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     started: list[subprocess.Popen[bytes]] = []
     try:
         for piece in pieces(settings, port):
@@ -105,7 +117,13 @@ def run(port: int, no_demo: bool) -> None:
                 started.append(processes.start(piece.argv, piece.health_url))
             else:
                 started.append(subprocess.Popen(piece.argv))
+            if piece.name == "simulator" and demo:
+                from .services.demo import configure_demo_phones
+
+                configure_demo_phones(settings.twilio_api_base)
         click.echo(f"Callback runs on http://127.0.0.1:{port} — Ctrl-C stops it.")
+        if demo and password:
+            click.echo(_demo_banner(port, settings.twilio_api_base, password))
         started[0].wait()
     except KeyboardInterrupt:
         pass
@@ -120,10 +138,25 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
+@click.option(
+    "--hold",
+    is_flag=True,
+    help="then keep running until stopped, unless DYNO is release.* (see the Procfile)",
+)
+def db_upgrade(hold: bool) -> None:
     """Apply the migrations."""
     _upgrade(load_settings())
     click.echo("database is up to date")
+    # A platform's release phase (Heroku, Dokku: DYNO=release.N) must end. Honcho and foreman
+    # run every Procfile line as a process and stop them all when one ends, so there the
+    # release line stays until they stop it.
+    if hold and not os.environ.get("DYNO", "").startswith("release."):
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            pass
 
 
 @main.group()
@@ -242,36 +275,6 @@ def admin_create(email: str, password: str | None, role: str, agent_id: int | No
     click.echo(f"created {role} login {email.strip().lower()} (id {user_id})")
 
 
-@main.command()
-def demo() -> None:
-    """Seed demo data: a widget (key 'demo'), three agents and a hedged rule."""
-    settings = load_settings()
-    _upgrade(settings)
-    with _app_context(settings):
-        click.echo(_seed_demo())
-
-
-def _upgrade(settings: Settings) -> None:
-    from .migrate import upgrade
-
-    upgrade(settings.database_url)
-
-
-@contextmanager
-def _app_context(settings: Settings) -> Iterator[None]:
-    from . import create_app
-
-    app = create_app(settings)
-    with app.app_context():
-        yield
-
-
-def _seed_demo() -> str:
-    from .services.demo import seed_demo
-
-    return seed_demo()
-
-
 @main.group()
 def webhook() -> None:
     """Webhooks that tell a CRM about every status change (signed, retried, logged)."""
@@ -320,3 +323,91 @@ def webhook_list() -> None:
         state = "active" if endpoint.active else "paused"
         scope = endpoint.widget or "*"
         click.echo(f"{endpoint.id}\t{state}\t{scope}\t{endpoint.url}\t{endpoint.secret_hint}")
+
+
+@main.group()
+def privacy() -> None:
+    """Everything stored for one phone number: export it, erase it (GDPR)."""
+
+
+@privacy.command("export")
+@click.option("--phone", required=True, help="international form, e.g. +3725550101")
+def privacy_export(phone: str) -> None:
+    """Print everything stored for the number, as JSON."""
+    import json
+
+    from .services import privacy as service
+
+    with _webhook_app():
+        try:
+            exported = service.export_number(phone)
+        except service.PrivacyError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(json.dumps(exported, indent=2, ensure_ascii=False))
+
+
+@privacy.command("erase")
+@click.option("--phone", required=True, help="international form, e.g. +3725550101")
+def privacy_erase(phone: str) -> None:
+    """Delete every callback of the number and everything stored with it."""
+    from .services import privacy as service
+
+    with _webhook_app():
+        try:
+            erased = service.erase_number(phone)
+        except service.PrivacyError as error:
+            raise click.ClickException(error.message) from None
+    click.echo(f"deleted {erased['callbacks_deleted']} callback(s) of {erased['phone']}")
+    if erased["agent_ids"]:
+        ids = ", ".join(str(i) for i in erased["agent_ids"])
+        click.echo(f"the number is also agent {ids}: remove the agent in the admin to erase it")
+
+
+@main.command()
+def demo() -> None:
+    """Seed demo data: a widget (key 'demo'), three agents and a hedged rule."""
+    settings = load_settings()
+    _upgrade(settings)
+    with _app_context(settings):
+        click.echo(_seed_demo())
+
+
+def _upgrade(settings: Settings) -> None:
+    from .migrate import upgrade
+
+    upgrade(settings.database_url)
+
+
+@contextmanager
+def _app_context(settings: Settings) -> Iterator[None]:
+    from . import create_app
+
+    app = create_app(settings)
+    with app.app_context():
+        yield
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _demo_banner(port: int, simulator_url: str, password: str) -> str:
+    from .services.demo import DEMO_LOGIN
+
+    web = f"http://127.0.0.1:{port}"
+    return "\n".join(
+        [
+            "",
+            "  The demo:",
+            f"    shop        {web}/demo   (press the round button, type any EE number)",
+            f"    softphones  {simulator_url}/sim/phone   (the agents' and your phone ring here)",
+            f"    admin       {web}/admin   login {DEMO_LOGIN}  password {password}",
+            "",
+        ]
+    )
+
+
+def _seed_demo() -> str:
+    from .services.demo import seed_demo
+
+    return seed_demo()

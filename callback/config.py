@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 TELEPHONY_CHOICES = ("simulator", "twilio")
@@ -43,6 +44,18 @@ def _seconds(name: str, raw: str | None) -> int:
     return int(raw)
 
 
+def _rate(name: str, raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 10_000:
+        raise ConfigError(f"{name} must be a positive number (per second), got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -71,6 +84,24 @@ class Settings:
     sms_reminder_minutes: int = 15
     smtp_url: str | None = None
     alert_emails: tuple[str, ...] = ()
+    # Abuse limits on the public API (callback.web.limits), in Flask-Limiter's notation
+    # ("60 per minute;600 per hour"): attempts per client IP, attempts per phone number,
+    # callbacks created per widget, and status reads per client IP (RATE_LIMIT_PER_IP,
+    # RATE_LIMIT_PER_PHONE, RATE_LIMIT_PER_WIDGET, RATE_LIMIT_STATUS).
+    rate_limit_ip: str = "60 per minute;600 per hour"
+    rate_limit_phone: str = "5 per 10 minutes;20 per day"
+    rate_limit_widget: str = "60 per minute"
+    rate_limit_status: str = "6000 per minute"
+    # A widget form sent sooner than this after the panel opened is refused as too_fast
+    # (MIN_FILL_MS; 0 turns the check off). Default 1500 with TELEPHONY=twilio, and off with
+    # the simulator, where automated browsers (our own tests, demos) fill forms instantly.
+    min_fill_ms: int = 0
+    # Finished callbacks (and everything stored with them) are deleted after this many days
+    # (RETENTION_DAYS).
+    retention_days: int = 90
+    # Calls placed per second by all workers together (CALLS_PER_SECOND; unset = no limit):
+    # the carrier queues calls above the account's CPS, so we wait for a slot instead.
+    calls_per_second: float | None = None
 
     @property
     def uses_simulator(self) -> bool:
@@ -117,6 +148,8 @@ class Settings:
                 for address in (get("ALERT_EMAIL") or "").split(",")
                 if address.strip()
             ),
+            **_abuse_settings(get, production),
+            calls_per_second=_rate("CALLS_PER_SECOND", get("CALLS_PER_SECOND")),
         )
         settings.validate()
         return settings
@@ -144,6 +177,7 @@ class Settings:
                 f"REDIS_URL must start with redis://, rediss:// or unix://, got {self.redis_url!r}"
             )
         self._validate_notifications()
+        _validate_limits(self)
         if self.telephony == "twilio":
             self._refuse_development_secrets()
 
@@ -193,3 +227,39 @@ def _minutes(name: str, raw: str | None) -> int:
     if raw is None or not raw.isdigit() or int(raw) > 24 * 60:
         raise ConfigError(f"{name} must be a whole number of minutes from 0 to 1440, got {raw!r}")
     return int(raw)
+
+
+def _abuse_settings(get: Callable[[str, str], str | None], production: bool) -> dict[str, Any]:
+    min_fill = get("MIN_FILL_MS", "1500" if production else "0") or ""
+    if not min_fill.isdigit() or int(min_fill) > 60_000:
+        raise ConfigError(f"MIN_FILL_MS must be milliseconds from 0 to 60000, got {min_fill!r}")
+    retention = get("RETENTION_DAYS", "90") or ""
+    if not retention.isdigit() or not 1 <= int(retention) <= 3650:
+        raise ConfigError(
+            f"RETENTION_DAYS must be a number of days from 1 to 3650, got {retention!r}"
+        )
+    return {
+        "rate_limit_ip": get("RATE_LIMIT_PER_IP", Settings.rate_limit_ip),
+        "rate_limit_phone": get("RATE_LIMIT_PER_PHONE", Settings.rate_limit_phone),
+        "rate_limit_widget": get("RATE_LIMIT_PER_WIDGET", Settings.rate_limit_widget),
+        "rate_limit_status": get("RATE_LIMIT_STATUS", Settings.rate_limit_status),
+        "min_fill_ms": int(min_fill),
+        "retention_days": int(retention),
+    }
+
+
+def _validate_limits(settings: Settings) -> None:
+    from limits import parse_many
+
+    for name, value in (
+        ("RATE_LIMIT_PER_IP", settings.rate_limit_ip),
+        ("RATE_LIMIT_PER_PHONE", settings.rate_limit_phone),
+        ("RATE_LIMIT_PER_WIDGET", settings.rate_limit_widget),
+        ("RATE_LIMIT_STATUS", settings.rate_limit_status),
+    ):
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be limits such as '30 per minute;300 per hour', got {value!r}"
+            ) from None

@@ -13,12 +13,16 @@ the application never imports the worker.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from celery.signals import worker_ready
 from flask import Flask, current_app
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from .config import Settings
 
@@ -32,6 +36,10 @@ SWEEP = "callback.sweep"
 NOTIFY = "callback.notify"
 DELIVER_WEBHOOK = "callback.deliver_webhook"
 SEND_MESSAGE = "callback.send_message"
+# The retention purge (services.privacy): once a day, at a quiet hour (UTC).
+PURGE = "callback.purge"
+
+log = logging.getLogger(__name__)
 
 # How often the beat sweeps: expired leases, lost tasks, silent legs.
 SWEEP_INTERVAL_S = 2.0
@@ -47,10 +55,19 @@ def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
         "include": ["worker.tasks"],
         "beat_schedule": {
             "sweep": {"task": SWEEP, "schedule": SWEEP_INTERVAL_S},
+            "purge": {"task": PURGE, "schedule": crontab(minute=17, hour=3)},
         },
         "beat_schedule_filename": str(instance_dir / "celerybeat-schedule"),
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
+        # With the broker down, a publish gives up within about a second instead of
+        # holding an intake request; the sweeper re-enqueues what was not sent.
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
     }
     if settings.redis_url:
         config["broker_url"] = settings.redis_url
@@ -58,6 +75,9 @@ def celery_config(settings: Settings, instance_dir: Path) -> dict[str, Any]:
         config["broker_transport_options"] = {
             "visibility_timeout": 3600,
             "global_keyprefix": settings.redis_key_prefix,
+            # A Redis that stops answering must not hang a web request or a task.
+            "socket_timeout": 2.0,
+            "socket_connect_timeout": 2.0,
         }
     else:
         folder = instance_dir / "broker"
@@ -107,6 +127,15 @@ def _announce_readiness(celery_app: Celery, instance_dir: Path) -> None:
 
 
 def enqueue(task: str, *args: object, countdown: float | None = None) -> None:
-    """Send a task by name. Call only after the transaction that needs it has committed."""
+    """Send a task by name. Call only after the transaction that needs it has committed.
+
+    A broker that is down does not fail the caller: the row is committed, and the beat's
+    sweeper finds whatever is due without a live task once the broker is back (design §5).
+    So the visitor still gets their 202, and a webhook still answers the carrier.
+    """
     celery_app: Celery = current_app.extensions["celery"]
-    celery_app.send_task(task, args=list(args), countdown=countdown)
+    try:
+        celery_app.send_task(task, args=list(args), countdown=countdown)
+    except (OperationalError, OSError, RedisError) as error:
+        # Task names and row ids only: never the arguments' contents beyond ids.
+        log.warning("broker unavailable, %s for %s left to the sweeper: %s", task, args, error)

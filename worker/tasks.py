@@ -6,7 +6,7 @@ from celery import Task, shared_task
 
 from callback import jobs
 from callback.services import dispatch as dispatching
-from callback.services import notifications, sweeper
+from callback.services import notifications, privacy, sweeper
 
 # acks_late + idempotent bodies: a task redelivered after a worker crash runs again safely.
 _OPTIONS = {"acks_late": True, "ignore_result": True}
@@ -58,3 +58,8 @@ def deliver_webhook(self: Task, delivery_id: int) -> None:
 @shared_task(name=jobs.SEND_MESSAGE, **_OPTIONS)
 def send_message(message_id: int) -> None:
     notifications.send_message(message_id)
+
+
+@shared_task(name=jobs.PURGE, **_OPTIONS)
+def purge() -> None:
+    privacy.purge_expired()

@@ -24,7 +24,7 @@
   var pending = [].slice.call((prior && prior.q) || []);
   var FINAL = { completed: 1, failed: 1, canceled: 1, scheduled: 1 };
   var COUNTDOWN = 20;
-  var cfg, texts, ui, isOpen, returnFocus;
+  var cfg, texts, ui, isOpen, returnFocus, openedAt;
   var visitor, session, armed, tick;
 
   function api(command) {
@@ -399,6 +399,7 @@
     if (isOpen || !ui) return;
     if (!ui.panel) build();
     isOpen = true;
+    openedAt = Date.now();
     show(ui.panel, true);
     ui.fab.setAttribute("aria-expanded", "true");
     // A trigger opens the panel beside what the visitor is doing: it never steals the focus.
@@ -452,7 +453,9 @@
     if (ui.trap.value) return running(null, "queued"); // a bot filled the hidden field
     var body = {
       widget: key, phone: international(raw), language: cfg.language,
-      page_url: location.href.slice(0, 2048), page_title: d.title.slice(0, 300)
+      page_url: location.href.slice(0, 2048), page_title: d.title.slice(0, 300),
+      // The server refuses forms filled faster than a person can (too_fast; MIN_FILL_MS).
+      elapsed_ms: Date.now() - openedAt
     };
     if (ui.slot) body.scheduled_for = ui.slot.value;
     if (ui.busy) return;

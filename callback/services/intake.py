@@ -11,15 +11,17 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import flow, hours
 from ..models import CallbackRequest, Widget
-from ..models.callback import LIVE_STATUSES
+from ..models.callback import LIVE_STATUSES, new_callback_id
 from ..phone import NumberPolicy, NumberRejected, parse_number
 from . import context, machine, queue, timeline
 
@@ -41,6 +43,17 @@ class IntakeError(Exception):
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
         self.details = details or {}
+
+
+class DailyCapReached(IntakeError):
+    """The widget created its `daily_call_cap` callbacks today: 429 until local midnight."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "daily_cap_reached",
+            "We cannot take more callback requests today; please try again tomorrow.",
+        )
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -70,8 +83,11 @@ def request_callback(payload: Any) -> Accepted:
     fields = _fields(payload)
     now = context.now()
     with context.transaction() as session:
+        # FOR UPDATE (PostgreSQL): requests for one widget take turns from here to the
+        # commit, so the daily cap's count cannot be passed by requests racing past it.
+        # SQLite's BEGIN IMMEDIATE already serialises every writer.
         widget = session.scalars(
-            select(Widget).where(Widget.public_key == fields["widget"])
+            select(Widget).where(Widget.public_key == fields["widget"]).with_for_update()
         ).one_or_none()
         if widget is None:
             raise IntakeError(
@@ -82,27 +98,49 @@ def request_callback(payload: Any) -> Accepted:
         existing = _live_callback(session, widget.id, phone)
         if existing is not None:
             return _accepted(existing, created=False)
+        _check_daily_cap(session, widget, now)
+        # The id is made here, not by the INSERT, so the token's hash goes in with the row.
+        callback_id = new_callback_id()
         callback = CallbackRequest(
+            id=callback_id,
             widget_id=widget.id,
             phone=phone,
             page_url=fields.get("page_url"),
             page_title=fields.get("page_title"),
             status=(flow.Status.SCHEDULED if due_at > now else flow.Status.QUEUED).value,
-            token_hash="",
+            token_hash=token_hash(status_token(callback_id)),
             created_at=now,
             due_at=due_at,
             updated_at=now,
         )
         session.add(callback)
-        session.flush()  # assigns the id the token is derived from
-        token = status_token(callback.id)
-        callback.token_hash = token_hash(token)
+        session.flush()
+        set_committed_value(callback, "legs", [])  # a new request has none: no SELECT for them
         requested = flow.Event(flow.EventType.REQUESTED, data=_context(fields))
         _, effects = machine.apply(session, callback, requested, now)
         timeline.record(session, callback.id, callback.status, now)
         accepted = _accepted(callback, created=True)
     effects.run_after_commit(accepted.id)  # committed: now the broker may see it
     return accepted
+
+
+def _check_daily_cap(session: Session, widget: Widget, now: datetime) -> None:
+    """At most `daily_call_cap` callbacks per widget per day (the widget's calendar day):
+    whatever a bot finds, one widget can never cost more than that many calls a day."""
+    zone = ZoneInfo(widget.time_zone)
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date(), time.min, zone)
+    created_today = session.scalar(
+        select(func.count())
+        .select_from(CallbackRequest)
+        .where(
+            CallbackRequest.widget_id == widget.id,
+            CallbackRequest.created_at >= midnight.astimezone(UTC),
+        )
+    )
+    if (created_today or 0) >= widget.daily_call_cap:
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time.min, zone)
+        raise DailyCapReached(max(1, int((tomorrow - local).total_seconds())))
 
 
 def _accepted(callback: CallbackRequest, created: bool) -> Accepted:

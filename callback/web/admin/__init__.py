@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from . import (  # noqa: F401  (each module adds its routes to the blueprints)
         agents,
         api_agents,
+        api_privacy,
         api_rules,
         api_tokens,
         api_widgets,
