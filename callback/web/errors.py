@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..services.intake import IntakeError
@@ -38,6 +39,18 @@ def register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException) -> Response:
         code = (error.name or "error").lower().replace(" ", "_")
         return error_response(error.code or 500, code, error.description or code)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _database_unreachable(error: Exception) -> Response:
+        # The database is down or restarting: nothing was stored, so the client should retry
+        # (503 + Retry-After), not read it as our bug (500). The log keeps the driver's words.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        response = error_response(
+            503, "unavailable", "The service is briefly unavailable; please try again shortly."
+        )
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
