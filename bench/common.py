@@ -38,16 +38,18 @@ from typing import Any, TypeVar
 
 import phonenumbers
 import requests
-from sqlalchemy import Engine, text, update
+from cpu import CpuMeter
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from callback import processes
 from callback.config import Settings
 from callback.db import make_engine
 from callback.flow import TERMINAL_STATUSES
 from callback.jobs import ready_file
-from callback.models import Widget
-from callback.system import pieces
+from callback.models import Agent, RoutingRule, RuleMember, Widget
+from callback.system import Piece, pieces
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -128,6 +130,9 @@ class System:
     exits: dict[str, dict[str, Any]] = field(default_factory=dict)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     stopping: threading.Event = field(default_factory=threading.Event)
+    # The simulator's --time-scale, and how many Celery worker processes run.
+    time_scale: float = 1.0
+    workers: int = 1
 
     def post_callback(
         self, session: requests.Session, widget: str, phone: str
@@ -195,8 +200,20 @@ def _lift_daily_caps(system: System) -> None:
 
 
 @contextmanager
-def running_system(db: str, agents: Sequence[str] = (), keep: bool = False) -> Iterator[System]:
+def running_system(
+    db: str,
+    agents: Sequence[str] = (),
+    keep: bool = False,
+    *,
+    extra_env: dict[str, str] | None = None,
+    time_scale: float = 1.0,
+    workers: int = 1,
+) -> Iterator[System]:
     """The whole system, seeded with the widgets and `agents` (phone numbers) on rule "bench".
+
+    `extra_env` adds settings (CALLS_PER_SECOND …) for every process; `time_scale` is the
+    simulator's; `workers` Celery worker processes run (the extra ones with the same argv and
+    their own node name). For many agents, start without and use `seed_rule()`.
 
     Widget "bench" rings rule "bench" (no agents unless given: its callbacks then fail with
     become scheduled callbacks as soon as the worker dispatches them). Widget "warmup" rings rule
@@ -213,6 +230,7 @@ def running_system(db: str, agents: Sequence[str] = (), keep: bool = False) -> I
         # The load comes from one address to one widget: the abuse limits would refuse it.
         "RATE_LIMIT_PER_IP": "1000000 per minute",
         "RATE_LIMIT_PER_WIDGET": "1000000 per minute",
+        **(extra_env or {}),
     }
     schema = None
     if db == "postgres":
@@ -231,6 +249,8 @@ def running_system(db: str, agents: Sequence[str] = (), keep: bool = False) -> I
         sim_url=settings.twilio_api_base,
         instance_dir=instance_dir,
         http=http_session(),
+        time_scale=time_scale,
+        workers=workers,
     )
     failed = False
     system.load_before = os.getloadavg()
@@ -247,8 +267,10 @@ def running_system(db: str, agents: Sequence[str] = (), keep: bool = False) -> I
         stop(system)
         if failed:
             _show_logs(instance_dir)
-        if schema:
+        if schema and not keep:
             _drop_schema(schema)
+        elif schema:
+            print(f"PostgreSQL schema kept (--keep): {schema}", file=sys.stderr)
         if "REDIS_URL" in env:
             _flush_redis(env["REDIS_URL"])
         if keep or failed:
@@ -291,7 +313,8 @@ def _seed(child_env: dict[str, str], cwd: Path, agents: Sequence[str]) -> None:
 def _start(system: System, child_env: dict[str, str], web_port: int) -> None:
     logs = system.instance_dir / "logs"
     logs.mkdir()
-    for piece in pieces(system.settings, web_port, simulator_time_scale=1.0):
+    parts = pieces(system.settings, web_port, simulator_time_scale=system.time_scale)
+    for piece in _with_workers(parts, system.workers):
         with open(logs / f"{piece.name}.log", "wb") as log:
             # cwd: whatever a process writes to its working directory stays in the instance.
             process = subprocess.Popen(
@@ -305,6 +328,18 @@ def _start(system: System, child_env: dict[str, str], web_port: int) -> None:
         system.commands[piece.name] = " ".join([Path(piece.argv[0]).name, *piece.argv[1:]])
         if piece.health_url:
             processes.wait_until_healthy(piece.health_url, timeout=30, process=process)
+
+
+def _with_workers(parts: list[Piece], workers: int) -> list[Piece]:
+    """`parts` with `workers` worker processes: the extra ones get their own Celery node name."""
+    extra = []
+    for piece in parts:
+        if piece.name == "worker":
+            extra = [
+                Piece(f"worker{n}", [*piece.argv, "--hostname", f"worker{n}@%h"])
+                for n in range(2, workers + 1)
+            ]
+    return [*parts, *extra]
 
 
 def stop(system: System) -> None:
@@ -327,6 +362,18 @@ def last_error(log: Path) -> str | None:
         elif "CRITICAL" in line:
             found = line.strip()
     return found
+
+
+def cpu_seconds(system: System) -> dict[str, float]:
+    """CPU time (user + system) each process of the system used so far, with its children
+    (gunicorn's workers), from /proc (bench/cpu.py). Take the difference of two readings to
+    see which process a load step kept busy."""
+    meter = CpuMeter({name: [process.pid] for name, process in system.procs})
+    used: dict[str, float] = {name: 0.0 for name, _ in system.procs}
+    for (group, _pid), seconds in meter.take().items():
+        if group in used:
+            used[group] += seconds
+    return used
 
 
 def process_exits(system: System, since: float) -> dict[str, dict[str, Any]]:
@@ -379,6 +426,63 @@ def _flush_redis(url: str) -> None:
     client = redis.Redis.from_url(url)
     client.flushdb()
     client.close()
+
+
+# -- seeding in bulk -----------------------------------------------------------------------
+
+
+def seed_rule(
+    system: System,
+    rule: str,
+    phones: Sequence[str],
+    widget: str | None = None,
+    **rule_settings: Any,
+) -> int:
+    """Rule `rule` (created if needed, with `rule_settings`) gets one agent per phone, appended
+    to its member list; with `widget`, a widget of that key rings the rule. Returns the rule id.
+
+    One transaction through the models with multi-row INSERTs: 10,000 agents take seconds,
+    where `callback agent add` takes about 0.8 s per agent (a process each, and it renumbers
+    the whole member list). Works while the system runs. The widget's daily cap is lifted.
+    """
+    engine = system.engine()
+    try:
+        with Session(engine) as session, session.begin():
+            found = session.scalars(select(RoutingRule).where(RoutingRule.name == rule))
+            routing_rule = found.one_or_none() or RoutingRule(name=rule)
+            for name, value in rule_settings.items():
+                setattr(routing_rule, name, value)
+            session.add(routing_rule)
+            session.flush()
+            last = session.scalar(
+                select(func.coalesce(func.max(RuleMember.position), 0)).where(
+                    RuleMember.rule_id == routing_rule.id
+                )
+            )
+            if phones:
+                rows = [{"name": f"Agent {i}", "phone": p} for i, p in enumerate(phones, 1)]
+                ids = session.scalars(
+                    insert(Agent).returning(Agent.id, sort_by_parameter_order=True), rows
+                ).all()
+                members = [
+                    {"rule_id": routing_rule.id, "agent_id": agent_id, "position": last + i}
+                    for i, agent_id in enumerate(ids, 1)
+                ]
+                session.execute(insert(RuleMember), members)
+            if widget:
+                session.add(
+                    Widget(
+                        name=f"Bench {widget}",
+                        public_key=widget,
+                        default_region="EE",
+                        allowed_countries=["EE"],
+                        routing_rule_id=routing_rule.id,
+                        daily_call_cap=10_000_000,
+                    )
+                )
+            return routing_rule.id
+    finally:
+        engine.dispose()
 
 
 # -- warming up and pacing -----------------------------------------------------------------
@@ -561,7 +665,8 @@ def system_settings(system: System) -> dict[str, Any]:
         "db": system.db,
         "database": make_url(system.settings.database_url).get_backend_name(),
         "broker": "redis" if system.settings.redis_url else "filesystem (embedded)",
-        "simulator_time_scale": 1.0,
+        "simulator_time_scale": system.time_scale,
+        "worker_processes": system.workers,
         "processes": system.commands,
     }
 

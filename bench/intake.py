@@ -1,134 +1,248 @@
-"""Intake latency: POST /api/v1/callbacks until its 202, at a steady rate.
+"""Intake: POST /api/v1/callbacks until its 202, at steady offered rates.
 
-    .venv/bin/python bench/intake.py [--rate 50] [--seconds 10] [--db sqlite|postgres]
-                                     [--out bench/results/intake-<db>.json]
+    .venv/bin/python bench/intake.py [--db postgres|sqlite] [--steady 50] [--rates 100,200,…]
+                                     [--seconds 10] [--smoke] [--out FILE]
 
 Starts the whole system (simulator, gunicorn, Celery worker and beat) on a fresh instance
-folder, warms it up, then this process sends `rate * seconds` requests over loopback at a
-steady rate (open loop: a pool of threads sends, so a slow answer never delays the next
-request) and times each request from send to the 202 on the client side.
+folder, warms it up, then a separate load process, `wrk` (Debian's package, C, epoll) with
+bench/intake_load.lua, posts over loopback at a steady offered rate. Each request carries its
+own valid Estonian mobile number, so the duplicate check never short-cuts intake.
 
-Widget "bench" rings a rule without agents: the worker still dispatches every callback (and
-competes for the CPUs and the database, as in production), finds nobody to ring and
-turns it into a scheduled callback; no phone rings. Each request carries its own valid Estonian mobile
-number, so the duplicate check (a live callback for the same number) never short-cuts intake.
+Two parts, one JSON file:
+
+1. **steady** — `--steady` requests/s (default 50) with the worker running: it dispatches
+   every callback (the `bench` widget's rule has no agents, so each becomes a scheduled
+   callback; no phone rings) and competes for the two CPUs and the database as it does in
+   production. Issue #3's target: p99 ≤ 20 ms.
+2. **rising** — the worker and the beat are stopped (the callbacks wait in the broker), then
+   the offered rate rises step by step (`--rates`): the web tier's own capacity, throughput
+   and latency per step. Issue #8's target: ≥ 1000 requests/s with p99 ≤ 50 ms.
+
+Latency is wrk's: from writing the request to reading the whole answer. Above the server's
+capacity every connection is busy, the achieved rate falls below the offered one and the
+latency includes waiting in gunicorn's backlog.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
+import shutil
+import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from common import (
     BENCH_WIDGET,
     FINAL_STATUSES,
+    REPO,
     RESULTS,
     System,
-    paced,
     process_exits,
     read,
     running_system,
-    summary_ms,
-    thread_local_sessions,
-    valid_mobiles,
     verdict,
     warm_up,
     write_result,
 )
+from cpu import CpuMeter, used
 from sqlalchemy import Select, func, select
 
+from callback import processes
 from callback.models import CallbackRequest, Widget
 
-TARGET_P99_MS = 20.0
-CUSTOMER_NUMBERS = 55550000  # +37255550000, +37255550001, …
+STEADY_TARGET_P99_MS = 20.0  # issue #3, at 50/s with the worker running
+RISING_TARGET_RATE = 1000.0  # issue #8: at least this many requests/s …
+RISING_TARGET_P99_MS = 50.0  # … with p99 at most this
+DEFAULT_RATES = (100, 200, 300, 400, 600, 800, 1000)
+LOAD_SCRIPT = REPO / "bench" / "intake_load.lua"
+# +372 5xxxxxxx: every 8-digit number starting with 5 is an Estonian mobile. Each step of the
+# load gets its own million, each wrk thread its own hundred thousand inside it.
+FIRST_NUMBER_BASE = 51000000
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=50.0, help="requests per second")
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long to send")
-    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
+    parser.add_argument("--steady", type=float, default=50.0, help="requests/s with the worker")
+    parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)))
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
+    parser.add_argument("--smoke", action="store_true", help="two short steps (CI)")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--threads", type=int, default=16, help="load threads")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
     args = parser.parse_args()
-    if not (0 < args.rate <= 1000 and 0 < args.seconds <= 300):
-        parser.error("keep to --rate ≤ 1000 and --seconds ≤ 300")
-    total = max(1, round(args.rate * args.seconds))
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    if args.smoke:
+        args.steady, rates, args.seconds = 20.0, [40.0], 2.0
+    if not (0 < args.seconds <= 120 and all(0 < r <= 5000 for r in [args.steady, *rates])):
+        parser.error("keep to --seconds ≤ 120 and rates ≤ 5000 per second")
+    if shutil.which("wrk") is None:
+        parser.error("needs wrk, the HTTP load generator: apt-get install wrk")
     out = args.out or RESULTS / f"intake-{args.db}.json"
-    numbers = valid_mobiles(CUSTOMER_NUMBERS, total)
 
     with running_system(args.db, keep=args.keep) as system:
-        system.phone("default", outcome="no-answer")
         warm_up(system)
-        sessions = thread_local_sessions()
-
-        def post(index: int) -> tuple[int, str]:
-            response = system.post_callback(sessions(), BENCH_WIDGET, numbers[index])
-            return response.status_code, response.text
-
-        runs = paced(args.rate, total, post, threads=args.threads)
-        drained_after = _drain(system, total)
-        accepted = [r for r in runs if r.error is None and r.value[0] == 202]
-        errors = Counter(
-            r.error.split(":")[0] if r.error else f"HTTP {r.value[0]}: {r.value[1][:200]}"
-            for r in runs
-            if r.error is not None or r.value[0] != 202
-        )
-        elapsed = max(r.end for r in runs) - min(r.start for r in runs)
+        began = time.time()
+        steady = run_step(system, args.steady, args.seconds, step=0)
+        steady["worker"] = {
+            "callbacks_by_status": _statuses(system),
+            "all_finished_s_after_last_request": _drain(system, steady["requests"]),
+        }
+        _stop_worker_and_beat(system)
+        ceiling = framework_ceiling(system, args.seconds)
+        rising = [
+            run_step(system, rate, args.seconds, step=index)
+            for index, rate in enumerate(rates, start=1)
+        ]
         results = {
-            "requests": total,
-            "accepted": len(accepted),
-            "errors": sum(errors.values()),
-            "error_kinds": dict(errors),
-            "achieved_rate_per_s": round(len(runs) / elapsed, 2),
-            "latency": summary_ms([r.end - r.start for r in accepted]),
-            "send_lag": summary_ms([r.start - r.due for r in runs]),
-            # When the worst ones were sent (seconds since the first request): the beat sweeps
-            # every 2 s, so a pattern there points at the sweep.
-            "slowest": [
-                {
-                    "at_s": round(r.start - runs[0].start, 2),
-                    "ms": round((r.end - r.start) * 1000, 1),
-                }
-                for r in sorted(accepted, key=lambda r: r.start - r.end)[:10]
-            ],
-            "process_exits": process_exits(system, min(r.wall_start for r in runs)),
-            "worker": {
-                "callbacks_by_status": _statuses(system),
-                "all_finished_s_after_last_request": drained_after,
-            },
+            "steady": steady,
+            "rising": rising,
+            "capacity": _capacity(rising),
+            "framework_ceiling": ceiling,
+            "process_exits": process_exits(system, began),
         }
         settings = {
-            "rate_per_s": args.rate,
-            "seconds": args.seconds,
-            "load_threads": args.threads,
-            "client": "requests, one keep-alive session per load thread",
+            "load": "wrk (bench/intake_load.lua): open loop, each thread spacing its requests",
+            "steady_rate_per_s": args.steady,
+            "rising_rates_per_s": rates,
+            "seconds_per_step": args.seconds,
             "widget_rule": "no agents (each callback becomes a scheduled one when dispatched)",
-            "warm_up_requests": 20,
-            "target_p99_ms": TARGET_P99_MS,
+            "steady_with_worker": True,
+            "rising_with_worker": False,
+            "targets": {
+                "steady_p99_ms": STEADY_TARGET_P99_MS,
+                "rising_rate_per_s": RISING_TARGET_RATE,
+                "rising_p99_ms": RISING_TARGET_P99_MS,
+            },
         }
         write_result("intake", out, system, settings, results)
+    plot = _plot(results, out.with_suffix(".png"), args.db)
+    _print_summary(args.db, results, out, plot)
+    errors = steady["errors"] + sum(step["errors"] for step in rising)
+    return 0 if errors == 0 else 1
 
-    latency = results["latency"]
-    print(
-        f"intake [{args.db}]: {len(runs)} requests at {results['achieved_rate_per_s']}/s — "
-        f"p50 {latency.get('p50_ms')} ms, p90 {latency.get('p90_ms')}, "
-        f"p99 {latency.get('p99_ms')}, max {latency.get('max_ms')}; "
-        f"{results['errors']} errors; {verdict(latency.get('p99_ms', math.inf), TARGET_P99_MS)}"
-        f" → {out}"
+
+def run_step(system: System, rate: float, seconds: float, step: int) -> dict[str, Any]:
+    """One wrk run at `rate` requests/s for `seconds`: its counts, latencies, and the CPU
+    time each part of the system spent per request."""
+    threads = 1 if rate <= 400 else 2
+    # Enough connections that one is free when its turn comes, at up to ~100 ms per answer.
+    connections = max(4 * threads, min(256, math.ceil(rate / 10)))
+    base = FIRST_NUMBER_BASE + step * 1_000_000
+    command = [
+        "wrk",
+        f"--threads={threads}",
+        f"--connections={connections}",
+        f"--duration={max(1, round(seconds))}s",
+        "--timeout=10s",
+        f"--script={LOAD_SCRIPT}",
+        system.web_url,
+        "--",
+        f"{rate:g}",
+        BENCH_WIDGET,
+        str(base),
+        "t" * threads,
+    ]
+    meter = CpuMeter({name: [process.pid] for name, process in system.procs})
+    before, load_before = meter.take(), os.times()
+    finished = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
     )
-    for name, info in results["process_exits"].items():
-        print(
-            f"  WARNING: {name} exited {info['seconds_into_load']} s into the load: "
-            f"{info['last_error']}"
-        )
-    return 0 if results["errors"] == 0 else 1
+    cpu, load_after = used(before, meter.take()), os.times()
+    cpu["load (wrk)"] = round(
+        (load_after.children_user + load_after.children_system)
+        - (load_before.children_user + load_before.children_system),
+        3,
+    )
+    lines = [line for line in finished.stdout.splitlines() if line.startswith("{")]
+    if finished.returncode != 0 or not lines:
+        raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr[-500:]}")
+    raw = json.loads(lines[-1])
+    statuses = {int(code): n for code, n in raw["statuses"].items()}
+    socket_errors = sum(raw["socket_errors"].values())
+    latency = raw["latency_us"]
+    return {
+        "offered_rate_per_s": rate,
+        "achieved_rate_per_s": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "requests": raw["requests"],
+        "accepted": statuses.get(202, 0),
+        "errors": raw["requests"] - statuses.get(202, 0) + socket_errors,
+        "statuses": statuses,
+        "socket_errors": raw["socket_errors"],
+        "latency": {f"{k}_ms": round(v / 1000, 2) for k, v in latency.items()},
+        "wrk": {"threads": threads, "connections": connections},
+        "cpu_s": cpu,
+        "cpu_ms_per_request": {
+            name: round(1000 * seconds_used / max(1, raw["requests"]), 2)
+            for name, seconds_used in cpu.items()
+        },
+    }
+
+
+def framework_ceiling(system: System, seconds: float) -> dict[str, Any]:
+    """What the same gunicorn and Flask serve at most when the answer costs nothing:
+    GET /healthz, closed loop on 32 connections. Intake can never beat this on this machine."""
+    finished = subprocess.run(
+        [
+            "wrk",
+            "--threads=2",
+            "--connections=32",
+            f"--duration={max(1, round(seconds))}s",
+            "--latency",
+            f"{system.web_url}/healthz",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr[-500:]}")
+    found: dict[str, Any] = {"endpoint": "GET /healthz", "connections": 32}
+    for line in finished.stdout.splitlines():
+        words = line.split()
+        if line.startswith("Requests/sec:"):
+            found["rate_per_s"] = float(words[1])
+        elif len(words) == 2 and words[0] in ("50%", "99%"):
+            found[f"p{words[0][:-1]}_ms"] = _milliseconds(words[1])
+    return found
+
+
+def _milliseconds(text: str) -> float:
+    """wrk's "812.00us", "1.23ms" or "2.01s" in milliseconds."""
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return round(float(text[: -len(unit)]) * factor, 3)
+    raise ValueError(f"not a wrk duration: {text!r}")
+
+
+def _capacity(rising: list[dict[str, Any]]) -> dict[str, Any]:
+    """The highest step that kept up with its offered rate (within 5 %) at p99 ≤ 50 ms."""
+    good = [
+        step
+        for step in rising
+        if step["errors"] == 0
+        and step["achieved_rate_per_s"] >= 0.95 * step["offered_rate_per_s"]
+        and step["latency"]["p99_ms"] <= RISING_TARGET_P99_MS
+    ]
+    best = max(good, key=lambda step: step["achieved_rate_per_s"], default=None)
+    return {
+        "max_rate_per_s_with_p99_within_target": best["achieved_rate_per_s"] if best else 0,
+        "highest_achieved_rate_per_s": max((s["achieved_rate_per_s"] for s in rising), default=0),
+        "target_met": bool(best and best["achieved_rate_per_s"] >= 0.95 * RISING_TARGET_RATE),
+    }
+
+
+def _stop_worker_and_beat(system: System) -> None:
+    """The rising steps measure the web tier alone: no worker competes for the CPUs."""
+    for name, process in list(system.procs):
+        if name.startswith(("worker", "beat")):
+            system.procs.remove((name, process))
+            processes.stop(process)
 
 
 def _bench_callbacks(*columns: Any) -> Select[Any]:
@@ -159,10 +273,68 @@ def _drain(system: System, total: int, timeout: float = 60) -> float | None:
         while time.monotonic() - began < timeout and "worker" not in system.exits:
             if read(engine, query)[0][0] >= total:
                 return round(time.monotonic() - began, 2)
-            time.sleep(0.1)
+            time.sleep(0.1)  # polling interval of a bounded loop
         return None
     finally:
         engine.dispose()
+
+
+def _plot(results: dict[str, Any], path: Path, db: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no screen
+    import matplotlib.pyplot as plt
+
+    rising = results["rising"]
+    offered = [s["offered_rate_per_s"] for s in rising]
+    figure, (rate_axis, latency_axis) = plt.subplots(1, 2, figsize=(11, 4.2))
+    rate_axis.plot(offered, [s["achieved_rate_per_s"] for s in rising], "o-", label="achieved")
+    rate_axis.plot(offered, offered, ":", color="grey", label="offered")
+    rate_axis.axhline(RISING_TARGET_RATE, color="tab:red", ls="--", lw=1, label="target")
+    rate_axis.set(xlabel="offered requests/s", ylabel="requests/s", title="throughput")
+    rate_axis.legend()
+    for key, style in (("p50_ms", "o-"), ("p99_ms", "s-")):
+        latency_axis.plot(offered, [s["latency"][key] for s in rising], style, label=key[:3])
+    latency_axis.axhline(RISING_TARGET_P99_MS, color="tab:red", ls="--", lw=1, label="p99 target")
+    latency_axis.set(xlabel="offered requests/s", ylabel="ms", title="latency (POST → 202)")
+    latency_axis.set_yscale("log")
+    latency_axis.legend()
+    figure.suptitle(f"intake under gunicorn, {db}, worker stopped")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path
+
+
+def _print_summary(db: str, results: dict[str, Any], out: Path, plot: Path) -> None:
+    steady = results["steady"]
+    lat = steady["latency"]
+    print(
+        f"intake [{db}] steady {steady['achieved_rate_per_s']}/s with the worker: "
+        f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, {steady['errors']} errors; "
+        f"{verdict(lat['p99_ms'], STEADY_TARGET_P99_MS)}"
+    )
+    for step in results["rising"]:
+        lat = step["latency"]
+        cpu = ", ".join(f"{k} {v}" for k, v in step["cpu_ms_per_request"].items())
+        print(
+            f"  offered {step['offered_rate_per_s']:g}/s → {step['achieved_rate_per_s']}/s, "
+            f"p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, {step['errors']} errors; "
+            f"CPU ms/request: {cpu}"
+        )
+    capacity, ceiling = results["capacity"], results["framework_ceiling"]
+    print(
+        f"  framework ceiling (GET /healthz, 32 connections): {ceiling.get('rate_per_s')}/s, "
+        f"p99 {ceiling.get('p99_ms')} ms"
+    )
+    print(
+        f"  capacity at p99 ≤ {RISING_TARGET_P99_MS:g} ms: "
+        f"{capacity['max_rate_per_s_with_p99_within_target']}/s "
+        f"(target {RISING_TARGET_RATE:g}/s {'met' if capacity['target_met'] else 'MISSED'})"
+        f" → {out}, {plot}"
+    )
+    for name, info in results["process_exits"].items():
+        print(f"  WARNING: {name} exited {info['seconds_into_load']} s into the load")
 
 
 if __name__ == "__main__":

@@ -384,10 +384,25 @@
     }).format(new Date(iso));
   }
 
-  function fail(code, quiet) {
-    say(ui.error, code ? texts["e_" + code] || texts.e_other : "");
-    ui.phone.setAttribute("aria-invalid", code && code !== "network" && code !== "rate_limited" ? "true" : "false");
+  // `wait`: the server's Retry-After in seconds, said as "in 2 minutes" in the page's language.
+  function fail(code, quiet, wait) {
+    var text = code ? texts["e_" + code] || texts.e_other : "";
+    say(ui.error, text.replace(/ ?\{wait\}/, function () {
+      var after = later(wait);
+      return after && " " + after;
+    }));
+    // Only a refusal of the number itself marks the field; a limit or an outage is not its fault.
+    ui.phone.setAttribute("aria-invalid", String(/phone|format|country|number|blocked/.test(code)));
     if (code && !quiet) emit("error", { code: code });
+  }
+
+  function later(seconds) {
+    var s = Math.max(1, parseInt(seconds, 10) || 60);
+    var unit = s < 60 ? 1 : s < 3600 ? 60 : 3600;
+    try {
+      return new Intl.RelativeTimeFormat(cfg.language).format(Math.ceil(s / unit),
+        unit === 1 ? "second" : unit === 60 ? "minute" : "hour");
+    } catch (e) { return ""; } // no Intl.RelativeTimeFormat: "Please try again." still reads
   }
 
   function view(running) {
@@ -465,14 +480,20 @@
       method: "POST", credentials: "omit",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(function (response) {
-      return response.json().then(function (result) {
-        if (response.status === 429) throw "rate_limited";
-        if (!response.ok) throw (result.error || {}).code || "other";
+      // A proxy's or load balancer's error page is not JSON: the status code still tells.
+      return response.json().catch(function () { return {}; }).then(function (result) {
+        var s = response.status;
+        if (!response.ok) {
+          throw [(result.error || {}).code ||
+            (s === 429 ? "rate_limited" : s === 503 ? "unavailable" : "other"),
+            response.headers.get("Retry-After")];
+        }
         emit("submitted", { id: result.id });
         running(result, result.status);
       });
-    }).catch(function (code) {
-      fail(typeof code === "string" ? code : "network");
+    }).catch(function (refusal) {
+      if (refusal && refusal.pop) fail(refusal[0], false, refusal[1]);
+      else fail("network");
     }).then(function () { busy(false); });
   }
 
@@ -513,6 +534,10 @@
       last = s;
       emit("status", { id: result && result.id, status: s });
       var text = texts["s_" + s] || "";
+      // "Anna is on the line, calling you now": the server sends the first name only.
+      if (s === "agent_connected" && state.agent_name) {
+        text = texts.s_agent_named.replace("{name}", state.agent_name);
+      }
       if (s === "scheduled") {
         // The server's time wins: a request while closed is moved to the next opening.
         text = text.replace("{time}", when((result && result.scheduled_for) || (ui.slot && ui.slot.value) || Date.now()));

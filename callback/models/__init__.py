@@ -3,6 +3,7 @@
 from .agent import Agent, AgentState, Presence
 from .base import NAMING_CONVENTION, Base, UTCDateTime, utcnow
 from .callback import LIVE_STATUSES, CallbackRequest, CallbackStatus, new_callback_id
+from .daily_count import WidgetDailyCount
 from .event import Event
 from .leg import Leg, LegKind
 from .notification import (
@@ -56,6 +57,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "Widget",
+    "WidgetDailyCount",
     "WidgetRoute",
     "new_callback_id",
     "new_public_key",

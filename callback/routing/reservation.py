@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, case, literal, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, CursorResult, Select, Update, case, literal, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from callback import hours as working_hours
 from callback.models import (
@@ -81,13 +81,55 @@ def agent_on_shift(hours: dict[str, Any] | None, time_zone: str, now: datetime) 
 
 
 def available_candidates(
-    session: Session, rule_id: int, now: datetime, exclude_agent_ids: Collection[int] = ()
+    session: Session,
+    rule_id: int,
+    now: datetime,
+    exclude_agent_ids: Collection[int] = (),
+    rule: RoutingRule | None = None,
+    limit: int | None = None,
 ) -> list[CandidateView]:
-    """Members of the rule who could be reserved right now, in position order.
+    """Members of the rule who could be reserved right now, in position order; given the
+    `rule`, in its strategy order. With `limit`, only the first `limit` members in that order
+    are read (those off shift are then dropped, so fewer may come back).
 
     A hint, not a promise: an agent listed here can be reserved by someone else a moment later,
     which `reserve` detects.
     """
+    order = _strategy_order(rule) if rule is not None else [RuleMember.position]
+    query = _candidates_query(rule_id, exclude_agent_ids).order_by(*order)
+    if limit is not None:
+        query = query.limit(limit)
+    candidates = [
+        CandidateView(row.agent_id, row.position, row.last_call_ended_at)
+        for row in session.execute(query)
+        if agent_on_shift(row.hours, row.time_zone, now)
+    ]
+    if rule is None:
+        return candidates
+    # The ORDER BY is order_candidates' sort key in SQL, so a limited read is the head of the
+    # full list; order_candidates still orders what was read, and stays the reference.
+    return order_candidates(rule.strategy, candidates, rule.round_robin_cursor)
+
+
+# Candidates read at first beyond the `count` wanted: enough for a few lost races and agents
+# off shift, without reading a rule of thousands of members on every dispatch.
+FIRST_BATCH_SLACK = 16
+
+
+def _strategy_order(rule: RoutingRule) -> list[ColumnElement[Any] | InstrumentedAttribute[Any]]:
+    """`order_candidates`' sort key for the rule's strategy, as ORDER BY terms."""
+    match Strategy(rule.strategy):
+        case Strategy.ROUND_ROBIN:  # the members after the cursor, then from the top
+            after_cursor = case((RuleMember.position > rule.round_robin_cursor, 0), else_=1)
+            return [after_cursor, RuleMember.position]
+        case Strategy.LONGEST_IDLE:  # never called first, then the longest idle
+            never = case((Agent.last_call_ended_at.is_(None), 0), else_=1)
+            return [never, Agent.last_call_ended_at, RuleMember.position]
+        case _:
+            return [RuleMember.position]
+
+
+def _candidates_query(rule_id: int, exclude_agent_ids: Collection[int]) -> Select[Any]:
     query = (
         select(
             RuleMember.agent_id,
@@ -103,15 +145,10 @@ def available_candidates(
             Agent.presence == Presence.ONLINE,
             Agent.state == AgentState.AVAILABLE,
         )
-        .order_by(RuleMember.position)
     )
     if exclude_agent_ids:
         query = query.where(RuleMember.agent_id.not_in(list(exclude_agent_ids)))
-    return [
-        CandidateView(row.agent_id, row.position, row.last_call_ended_at)
-        for row in session.execute(query)
-        if agent_on_shift(row.hours, row.time_zone, now)
-    ]
+    return query
 
 
 def reserve(
@@ -120,14 +157,15 @@ def reserve(
     """Reserve the agent until `now + lease_seconds`, or None if they are not available."""
     token = secrets.token_hex(8)
     lease_until = now + timedelta(seconds=lease_seconds)
+    available = (
+        Agent.id == agent_id,
+        Agent.state == AgentState.AVAILABLE,
+        Agent.active.is_(True),
+        Agent.presence == Presence.ONLINE,
+    )
     statement = (
         _update_agents()
-        .where(
-            Agent.id == agent_id,
-            Agent.state == AgentState.AVAILABLE,
-            Agent.active.is_(True),
-            Agent.presence == Presence.ONLINE,
-        )
+        .where(*available, Agent.id.in_(_unlocked(*available)))
         .values(state=AgentState.RINGING, reservation=token, lease_until=lease_until)
     )
     if _can_return(session):
@@ -157,16 +195,22 @@ def pick_agents(
     round). For round_robin the rule's cursor moves to the last agent reserved; read `rule` in
     the same transaction so the cursor is current.
     """
-    candidates = available_candidates(session, rule.id, now, exclude_agent_ids)
     reserved: list[Reservation] = []
     last_position: int | None = None
-    for candidate in order_candidates(rule.strategy, candidates, rule.round_robin_cursor):
+    tried = set(exclude_agent_ids)
+    # The head of the strategy order first; the rest only if races or shifts used it up.
+    for limit in (count + FIRST_BATCH_SLACK, None):
+        candidates = available_candidates(session, rule.id, now, tried, rule, limit)
+        for candidate in candidates:
+            if len(reserved) >= count:
+                break
+            tried.add(candidate.agent_id)
+            reservation = reserve(session, candidate.agent_id, lease_seconds, now)
+            if reservation is not None:
+                reserved.append(reservation)
+                last_position = candidate.position
         if len(reserved) >= count:
             break
-        reservation = reserve(session, candidate.agent_id, lease_seconds, now)
-        if reservation is not None:
-            reserved.append(reservation)
-            last_position = candidate.position
     if rule.strategy == Strategy.ROUND_ROBIN and last_position is not None:
         # A concurrent pick may write its own cursor; the last writer wins, which only skews
         # the rotation a little. Reservations stay exclusive either way.
@@ -235,13 +279,30 @@ def expire_leases(session: Session, now: datetime) -> list[int]:
     conditions = (Agent.state.in_(LEASED_STATES), Agent.lease_until < now)
     values = {"state": AgentState.AVAILABLE, "reservation": None, "lease_until": None}
     if _can_return(session):
-        statement = _update_agents().where(*conditions).values(**values).returning(Agent.id)
+        statement = (
+            _update_agents()
+            .where(*conditions, Agent.id.in_(_unlocked(*conditions)))
+            .values(**values)
+            .returning(Agent.id)
+        )
         return sorted(session.scalars(statement))
     # The UPDATE repeats the conditions, so an agent released in between is not touched.
     ids = sorted(session.scalars(select(Agent.id).where(*conditions)))
     if ids:
         session.execute(_update_agents().where(Agent.id.in_(ids), *conditions).values(**values))
     return ids
+
+
+def _unlocked(*conditions: ColumnElement[bool]) -> Select[int]:
+    """The ids of agents matching `conditions` that no other transaction holds, locked for
+    this one (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer, so no clause).
+
+    An agent row another transaction has locked is being reserved, released or expired right
+    now: waiting for it gains nothing and, with several workers locking agents in different
+    orders (strategy orders, a sweep's expiry in table order), makes deadlock cycles. Skipping
+    it means the agent is not ours this time, exactly as if it had been reserved first.
+    """
+    return select(Agent.id).where(*conditions).with_for_update(skip_locked=True)
 
 
 def _update_agents() -> Update:

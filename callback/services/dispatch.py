@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import flow, jobs
@@ -92,7 +92,7 @@ def _take_turn(callback_id: str, hedge: bool) -> Turn | str:
         lease = plan.ring_timeout_s + LEASE_GRACE_S
         # Everyone once before anyone twice; then the next round, up to max_rounds.
         reserved = pick_agents(
-            session, rule, now, _rung_this_round(callback, rule) | busy, count, lease
+            session, rule, now, _rung_this_round(session, callback, rule) | busy, count, lease
         )
         if not reserved:
             reserved = pick_agents(
@@ -151,12 +151,33 @@ def _times_rung(callback: CallbackRequest) -> Counter[int]:
     return Counter(leg.agent_id for leg in callback.legs if leg.kind == "agent" and leg.agent_id)
 
 
-def _rung_this_round(callback: CallbackRequest, rule: RoutingRule) -> set[int]:
+def _rung_this_round(session: Session, callback: CallbackRequest, rule: RoutingRule) -> set[int]:
     """Members rung more often than the least-rung member, plus the exhausted ones."""
     rung = _times_rung(callback)
-    current_round = min((rung[m.agent_id] for m in rule.members), default=0)
+    current_round = _least_rung(session, rule, rung)
     ahead = {agent_id for agent_id, times in rung.items() if times > current_round}
     return ahead | _exhausted_agents(callback, rule)
+
+
+def _least_rung(session: Session, rule: RoutingRule, rung: Counter[int]) -> int:
+    """How often the least-rung member of the rule was rung for this callback (0: not yet).
+
+    A member never rung makes it 0, and one EXISTS query finds such a member; only when every
+    member was rung are the members read (as many as this callback's legs, at most): a rule of
+    thousands of members is not loaded on every dispatch.
+    """
+    if not rung:
+        return 0
+    never_rung = session.scalar(
+        select(
+            select(RuleMember.agent_id)
+            .where(RuleMember.rule_id == rule.id, RuleMember.agent_id.not_in(list(rung)))
+            .exists()
+        )
+    )
+    if never_rung:
+        return 0
+    return min((rung[m.agent_id] for m in rule.members), default=0)
 
 
 def _exhausted_agents(callback: CallbackRequest, rule: RoutingRule) -> set[int]:
@@ -215,14 +236,16 @@ def _nobody_free(
 def _someone_may_free_up(session: Session, rule: RoutingRule, exhausted: set[int]) -> bool:
     """An online member, not yet rung to exhaustion for this callback, busy with another call."""
     busy = session.scalar(
-        select(func.count())
-        .select_from(RuleMember)
-        .join(Agent, Agent.id == RuleMember.agent_id)
-        .where(
-            RuleMember.rule_id == rule.id,
-            Agent.active.is_(True),
-            Agent.presence == "online",
-            Agent.id.not_in(exhausted or {-1}),
+        select(
+            select(RuleMember.agent_id)
+            .join(Agent, Agent.id == RuleMember.agent_id)
+            .where(
+                RuleMember.rule_id == rule.id,
+                Agent.active.is_(True),
+                Agent.presence == "online",
+                Agent.id.not_in(exhausted or {-1}),
+            )
+            .exists()
         )
     )
     return bool(busy)
@@ -290,7 +313,12 @@ def leg_failed(callback_id: str, leg_id: int, code: str, reason: str | None = No
 
 
 def cancel_leg(leg_id: int) -> None:
-    """Hang up a leg that lost the race or is no longer needed (idempotent)."""
+    """Hang up a leg that lost the race or is no longer needed (idempotent).
+
+    Its agent stays reserved until the carrier reports the call ended (the leg's final status
+    frees them, carrier_events.agent_status), or their lease runs out if that news is lost:
+    asked to hang up, a carrier may still be finishing the call, and an agent freed before it
+    has could be rung over it."""
     with context.transaction() as session:
         leg = session.get(Leg, leg_id)
         if leg is None:

@@ -15,15 +15,17 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import flow, hours
-from ..models import CallbackRequest, Widget
+from ..models import CallbackRequest, Widget, WidgetDailyCount
 from ..models.callback import LIVE_STATUSES, new_callback_id
 from ..phone import NumberPolicy, NumberRejected, parse_number
-from . import context, machine, queue, timeline
+from . import context, machine, timeline
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 MAX_URL = 2048
@@ -83,11 +85,8 @@ def request_callback(payload: Any) -> Accepted:
     fields = _fields(payload)
     now = context.now()
     with context.transaction() as session:
-        # FOR UPDATE (PostgreSQL): requests for one widget take turns from here to the
-        # commit, so the daily cap's count cannot be passed by requests racing past it.
-        # SQLite's BEGIN IMMEDIATE already serialises every writer.
         widget = session.scalars(
-            select(Widget).where(Widget.public_key == fields["widget"]).with_for_update()
+            select(Widget).where(Widget.public_key == fields["widget"])
         ).one_or_none()
         if widget is None:
             raise IntakeError(
@@ -98,7 +97,6 @@ def request_callback(payload: Any) -> Accepted:
         existing = _live_callback(session, widget.id, phone)
         if existing is not None:
             return _accepted(existing, created=False)
-        _check_daily_cap(session, widget, now)
         # The id is made here, not by the INSERT, so the token's hash goes in with the row.
         callback_id = new_callback_id()
         callback = CallbackRequest(
@@ -109,6 +107,10 @@ def request_callback(payload: Any) -> Accepted:
             page_title=fields.get("page_title"),
             status=(flow.Status.SCHEDULED if due_at > now else flow.Status.QUEUED).value,
             token_hash=token_hash(status_token(callback_id)),
+            # Set as the first event leaves them, so applying it updates nothing.
+            reason=None,
+            accepted_leg_id=None,
+            customer_attempts=0,
             created_at=now,
             due_at=due_at,
             updated_at=now,
@@ -117,29 +119,43 @@ def request_callback(payload: Any) -> Accepted:
         session.flush()
         set_committed_value(callback, "legs", [])  # a new request has none: no SELECT for them
         requested = flow.Event(flow.EventType.REQUESTED, data=_context(fields))
-        _, effects = machine.apply(session, callback, requested, now)
+        # A new callback has no legs and no attempts yet: its rule is not needed to start it.
+        _, effects = machine.apply(
+            session, callback, requested, now, state=machine.new_state(callback)
+        )
         timeline.record(session, callback.id, callback.status, now)
+        _count_toward_daily_cap(session, widget, now)
         accepted = _accepted(callback, created=True)
     effects.run_after_commit(accepted.id)  # committed: now the broker may see it
     return accepted
 
 
-def _check_daily_cap(session: Session, widget: Widget, now: datetime) -> None:
+def _count_toward_daily_cap(session: Session, widget: Widget, now: datetime) -> None:
     """At most `daily_call_cap` callbacks per widget per day (the widget's calendar day):
-    whatever a bot finds, one widget can never cost more than that many calls a day."""
+    whatever a bot finds, one widget can never cost more than that many calls a day.
+
+    One upsert on the widget's counter for today that only counts while under the cap, the
+    last statement before the commit: its row lock makes a widget's concurrent requests count
+    one after the other for as short a time as the transaction allows, and a refused request
+    changes nothing. (Counting on a connection of its own, committed at once, was measured:
+    no more requests per second on PostgreSQL, and a pool checkout more per request.)
+    """
     zone = ZoneInfo(widget.time_zone)
     local = now.astimezone(zone)
-    midnight = datetime.combine(local.date(), time.min, zone)
-    created_today = session.scalar(
-        select(func.count())
-        .select_from(CallbackRequest)
-        .where(
-            CallbackRequest.widget_id == widget.id,
-            CallbackRequest.created_at >= midnight.astimezone(UTC),
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time.min, zone)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    upsert = (
+        insert(WidgetDailyCount)
+        .values(widget_id=widget.id, day=local.date(), accepted=1)
+        .on_conflict_do_update(
+            index_elements=["widget_id", "day"],
+            set_={"accepted": WidgetDailyCount.accepted + 1},
+            where=WidgetDailyCount.accepted < widget.daily_call_cap,
         )
+        .returning(WidgetDailyCount.accepted)
     )
-    if (created_today or 0) >= widget.daily_call_cap:
-        tomorrow = datetime.combine(local.date() + timedelta(days=1), time.min, zone)
+    counted = session.execute(upsert).first() if widget.daily_call_cap > 0 else None
+    if counted is None:  # today's row is at the cap: the conflict's update did not apply
         raise DailyCapReached(max(1, int((tomorrow - local).total_seconds())))
 
 
@@ -264,23 +280,3 @@ def _live_callback(session: Session, widget_id: int, phone: str) -> CallbackRequ
         .order_by(CallbackRequest.created_at.desc())
         .limit(1)
     ).one_or_none()
-
-
-def status_view(callback_id: str, token: str) -> dict[str, Any] | None:
-    """The public status: never the phone number. None when the id or token is wrong."""
-    with context.reading() as session:
-        callback = session.get(CallbackRequest, callback_id)
-        if callback is None or not hmac.compare_digest(callback.token_hash, token_hash(token)):
-            return None
-        events = timeline.events_of(session, callback_id)
-        view: dict[str, Any] = {
-            "id": callback.id,
-            "status": callback.status,
-            "events": [{"at": e.at.isoformat(), "type": e.type} for e in events],
-        }
-        if callback.reason:
-            view["reason"] = callback.reason
-        eta = queue.eta_for(session, callback, context.now())
-        if eta is not None:
-            view["eta_seconds"] = eta
-        return view

@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 # Seconds an agent stays in wrap-up after a conversation before the next callback.
 WRAP_UP_S = 5.0
-# While an agent talks, the sweeper asks the carrier this often whether the call is still up.
-CALL_CHECK_S = 300
+# While an agent talks, the sweeper asks the carrier this often whether the call is still up:
+# the bound on how long a call whose final status callbacks (and Dial action) were all lost
+# keeps its callback `connected` and its agent on_call. Cost: one REST GET per live call.
+CALL_CHECK_S = 30
 LEG_FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
 
@@ -98,11 +100,22 @@ def state_of(callback: CallbackRequest, rule: RoutingRule) -> flow.CallbackState
     )
 
 
+def new_state(callback: CallbackRequest) -> flow.CallbackState:
+    """The state of a callback intake has just made: no legs, no attempts, nothing rung yet,
+    so nothing its routing rule sets (attempts, retry delay) can matter to its first event."""
+    return flow.CallbackState(status=flow.Status(callback.status))
+
+
 def apply(
-    session: Session, callback: CallbackRequest, event: flow.Event, now: datetime
+    session: Session,
+    callback: CallbackRequest,
+    event: flow.Event,
+    now: datetime,
+    state: flow.CallbackState | None = None,
 ) -> tuple[flow.Outcome, Effects]:
-    rule = rule_of(session, callback)
-    state = state_of(callback, rule)
+    """Apply `event` to `callback`; `state` is read from the callback and its rule if not given."""
+    if state is None:
+        state = state_of(callback, rule_of(session, callback))
     if event.type in _MAY_RESCHEDULE:
         state = replace(state, reschedules_left=_reschedules_left(session, callback))
     outcome = flow.transition(state, event)
@@ -157,11 +170,18 @@ def _carry_out(
         case flow.HangUpLeg(leg_id=leg_id, reason=reason):
             effects.hang_up[int(leg_id)] = reason
         case flow.CancelOtherLegs(leg_ids=leg_ids):
+            # Their agents stay reserved until the carrier reports their calls ended (the
+            # legs' final statuses free them, their leases at the latest): freed at once, an
+            # agent whose phone still rings could be rung for the next callback over it.
             for leg_id in leg_ids:
                 effects.hang_up[int(leg_id)] = flow.ALREADY_TAKEN
-                _release(session, _leg(session, leg_id), now)
         case flow.ReleaseAgent(leg_id=leg_id):
-            _release(session, _leg(session, leg_id), now)
+            leg = _leg(session, leg_id)
+            if not _call_still_up(leg):
+                release_leg(session, leg, now)
+            # else: our TwiML is ending the call ("already taken", "the customer did not
+            # answer"); its final status frees the agent (carrier_events.agent_status), or
+            # the reservation's lease does if that news is lost.
         case flow.MarkAgentOnCall(leg_id=leg_id):
             leg = _leg(session, leg_id)
             if leg.agent_id is not None and leg.reservation:
@@ -169,7 +189,13 @@ def _carry_out(
                 mark_on_call(session, leg.agent_id, leg.reservation, check_at=check_at)
             callback.agent_id = leg.agent_id
         case flow.MarkAgentWrapUp(leg_id=leg_id):
-            _release(session, _leg(session, leg_id), now, wrap_up_seconds=WRAP_UP_S)
+            leg = _leg(session, leg_id)
+            # Wrap-up counts from the end of the agent's own call: until the carrier says it
+            # ended (the customer may hang up first, and the agent's call lasts until our Dial
+            # action answers), the agent's phone is still busy; the call check frees them if
+            # that news is lost (carrier_events.agent_status shortens it when it comes).
+            ended = leg.status in LEG_FINAL_STATUSES
+            release_leg(session, leg, now, wrap_up_seconds=WRAP_UP_S if ended else CALL_CHECK_S)
         case flow.Reschedule():
             callback.due_at = scheduling.next_slot(callback.widget, now)
         case flow.ScheduleRetry(delay_s=delay):
@@ -183,6 +209,12 @@ def _carry_out(
             pass  # the beat's sweeper watches every ringing leg (services.sweeper)
 
 
-def _release(session: Session, leg: Leg, now: datetime, wrap_up_seconds: float = 0) -> None:
+def _call_still_up(leg: Leg) -> bool:
+    """The leg's call was answered and the carrier has not said it ended."""
+    return leg.answered_at is not None and leg.status not in LEG_FINAL_STATUSES
+
+
+def release_leg(session: Session, leg: Leg, now: datetime, wrap_up_seconds: float = 0) -> None:
+    """Free the leg's agent if they still hold this leg's reservation (else nothing)."""
     if leg.agent_id is not None and leg.reservation:
         release(session, leg.agent_id, leg.reservation, wrap_up_seconds=wrap_up_seconds, now=now)

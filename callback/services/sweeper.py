@@ -2,8 +2,9 @@
 
 Every few seconds: free agents whose lease ran out, dispatch callbacks that are
 due (scheduled ones, retries, queued ones whose task was lost or that waited
-for a free agent: oldest first), and reconcile agent legs that have been
-silent past their ring timeout by asking the carrier (the watchdog).
+for a free agent: oldest first), reconcile agent legs that have been
+silent past their ring timeout by asking the carrier (the watchdog), and
+settle an agent's hang-up that waited in vain for news of its customer leg.
 """
 
 from __future__ import annotations
@@ -58,10 +59,13 @@ def sweep() -> None:
                         to_hedge.append(callback.id)
         silent = _silent_legs(session, now) + _calls_to_check(session, now)
         rescheduled = _end_long_waits(session, now)
+        held = _settle_held_endings(session, now)
     if freed:
         log.info("leases expired for %d agent(s)", len(freed))
     if rescheduled:
         log.info("%d callback(s) waited too long and were scheduled", len(rescheduled))
+    if held:
+        log.info("%d agent hang-up(s) settled with no news of the customer leg", len(held))
     for callback_id in to_dispatch:
         jobs.enqueue(jobs.DISPATCH, callback_id)
     for callback_id in to_hedge:
@@ -98,6 +102,35 @@ def _end_long_waits(session: Session, now: datetime) -> list[str]:
         if outcome.applied:
             ids.append(callback.id)
     return ids
+
+
+def _settle_held_endings(session: Session, now: datetime) -> list[str]:
+    """Accepted agent legs that ended while their customer leg was being dialled.
+
+    Their ending waits for the customer leg's own end (carrier_events.agent_status), which
+    tells whether the two talked; when no news of it came within the grace (every callback
+    of that leg and the Dial action lost), the agent hung up before the customer answered.
+    """
+    cutoff = now - timedelta(seconds=WATCHDOG_GRACE_S)
+    callbacks = session.scalars(
+        select(CallbackRequest)
+        .join(Leg, Leg.id == CallbackRequest.accepted_leg_id)
+        .where(
+            CallbackRequest.status == flow.Status.AGENT_CONNECTED.value,
+            Leg.ended_at < cutoff,
+        )
+        .limit(BATCH)
+        .with_for_update(of=CallbackRequest, skip_locked=True)
+    )
+    settled = []
+    for callback in callbacks:
+        leg = str(callback.accepted_leg_id)
+        event = flow.Event(flow.EventType.CALL_ENDED, leg_id=leg, carrier_status="completed")
+        # No effects to run: the agent is released here and a retry waits for its due_at.
+        outcome, _ = machine.apply(session, callback, event, now)
+        if outcome.applied:
+            settled.append(callback.id)
+    return settled
 
 
 def _next_step(session: Session, callback: CallbackRequest, now: datetime) -> str | None:

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from .clock import SimClock
 
@@ -77,6 +78,8 @@ class Call:
     history: list[dict[str, Any]] = field(default_factory=list)
     verbs: list[dict[str, Any]] = field(default_factory=list)
     callbacks_sent: int = 0
+    # Every request this call made to the application, with how long the answer took.
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
     # Simulated second at which the phone hangs up by itself (hangup_after).
     hangup_at: float | None = None
     inbox: queue.Queue[Control] = field(default_factory=queue.Queue, repr=False)
@@ -129,6 +132,21 @@ class Call:
     def log_verb(self, verb: str, at: datetime, **details: Any) -> None:
         self.verbs.append({"verb": verb, "at": at.isoformat(), **details})
 
+    def log_webhook(
+        self, kind: str, url: str, sent: datetime, seconds: float, status: int | None
+    ) -> None:
+        """One request to the application: `kind` twiml (a document fetched), status (a status
+        callback) or action (a report after the call); `seconds` of wall time until the answer."""
+        self.webhooks.append(
+            {
+                "kind": kind,
+                "path": urlsplit(url).path,
+                "sent": sent.isoformat(),
+                "ms": round(seconds * 1000, 3),
+                "status": status,
+            }
+        )
+
     def log_json(self) -> dict[str, Any]:
         """The simulator's own view (`GET /sim/calls`), richer than Twilio's resource."""
         return {
@@ -148,6 +166,7 @@ class Call:
             "verbs": list(self.verbs),
             "bridged_with": self.bridged_with,
             "callbacks_sent": self.callbacks_sent,
+            "webhooks": list(self.webhooks),
             "error_code": self.error_code,
             "error_message": self.error_message,
         }

@@ -27,6 +27,12 @@ class SimClock:
     def now(self) -> datetime:
         return self._wall_start + timedelta(seconds=self.seconds())
 
+    def at_monotonic(self, monotonic: float) -> datetime:
+        """The simulated time at a reading of time.monotonic()."""
+        return self._wall_start + timedelta(
+            seconds=(monotonic - self._mono_start) * self.time_scale
+        )
+
     def to_wall(self, sim_seconds: float) -> float:
         """How long to really wait for `sim_seconds` of simulated time."""
         return max(0.0, sim_seconds) / self.time_scale

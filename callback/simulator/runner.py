@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from .call import Call, CallEnded, Control, Redirected, Source
 from .resources import API_VERSION, rfc2822
 from .verbs import TwimlExecutor
-from .webhooks import OrderedDelivery
+from .webhooks import OrderedDelivery, Timer
 
 if TYPE_CHECKING:
     from .carrier import Carrier
@@ -37,7 +37,7 @@ class CallRunner:
         self.call = call
         self.parent = parent
         self.phone = carrier.phones.behaviour(call.to)
-        self.delivery = OrderedDelivery(carrier.webhooks)
+        self.delivery = OrderedDelivery(carrier.webhooks, self.timer("status"))
         self.answered = False
 
     def start(self) -> None:
@@ -137,6 +137,16 @@ class CallRunner:
         self.call.done.set()
 
     # -- reporting ----------------------------------------------------------
+
+    def timer(self, kind: str) -> Timer:
+        """Logs each request of this `kind` to the application on the call (`Call.webhooks`)."""
+
+        def record(url: str, sent: float, answered: float, status: int | None) -> None:
+            with self.carrier.lock:
+                at = self.clock.at_monotonic(sent)
+                self.call.log_webhook(kind, url, at, answered - sent, status)
+
+        return record
 
     def call_params(self, status: str | None = None) -> dict[str, str]:
         """The parameters Twilio sends with every request about a call."""

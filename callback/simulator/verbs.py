@@ -57,7 +57,9 @@ class TwimlExecutor:
             assert source.url is not None
             params = self.runner.call_params() | source.params
             try:
-                text = self.carrier.webhooks.request(source.url, source.method, params).content
+                timer = self.runner.timer("twiml")
+                response = self.carrier.webhooks.request(source.url, source.method, params, timer)
+                text = response.content
             except WebhookFailed as exc:
                 self._application_error(HTTP_RETRIEVAL_FAILURE, str(exc))
         try:
@@ -215,7 +217,8 @@ class TwimlExecutor:
             return
         # The call is over: Twilio ignores what the action answers too.
         with contextlib.suppress(WebhookFailed):
-            self.carrier.webhooks.request(url, method, self.runner.call_params() | params)
+            params = self.runner.call_params() | params
+            self.carrier.webhooks.request(url, method, params, self.runner.timer("action"))
 
     def _log(self, verb: str, **details: object) -> None:
         with self.carrier.lock:

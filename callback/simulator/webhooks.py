@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 
 # Twilio gives up on a webhook after 15 s.
 WEBHOOK_TIMEOUT = 15.0
+
+# Told how one request went: its URL, time.monotonic() when it was sent and when it was
+# answered (or failed), and the HTTP status (None: no answer). The simulator's own log of how
+# long the application took (`Call.log_webhook`); Twilio keeps no such record.
+Timer = Callable[[str, float, float, int | None], None]
 
 
 class WebhookFailed(Exception):
@@ -48,7 +54,21 @@ class WebhookClient:
             self._local.session = session
         return session
 
-    def request(self, url: str, method: str, params: dict[str, str]) -> requests.Response:
+    def request(
+        self, url: str, method: str, params: dict[str, str], timer: Timer | None = None
+    ) -> requests.Response:
+        sent, status = time.monotonic(), None
+        try:
+            response = self._request(url, method, params)
+            status = response.status_code
+        finally:
+            if timer is not None:
+                timer(url, sent, time.monotonic(), status)
+        if response.status_code >= 400:
+            raise WebhookFailed(f"{method} {url} answered HTTP {response.status_code}")
+        return response
+
+    def _request(self, url: str, method: str, params: dict[str, str]) -> requests.Response:
         if method == "GET":
             separator = "&" if "?" in url else "?"
             url = url + separator + urlencode(params)
@@ -63,8 +83,6 @@ class WebhookClient:
             )
         except requests.RequestException as exc:
             raise WebhookFailed(f"{method} {url} failed: {exc}") from exc
-        if response.status_code >= 400:
-            raise WebhookFailed(f"{method} {url} answered HTTP {response.status_code}")
         return response
 
 
@@ -75,8 +93,9 @@ class OrderedDelivery:
     held back and sent after the next one, or delayed, as carriers do now and then.
     """
 
-    def __init__(self, client: WebhookClient) -> None:
+    def __init__(self, client: WebhookClient, timer: Timer | None = None) -> None:
         self._client = client
+        self._timer = timer
         self._executor: ThreadPoolExecutor | None = None
         self._held: tuple[str, str, dict[str, str]] | None = None
 
@@ -115,7 +134,7 @@ class OrderedDelivery:
         if delay:
             time.sleep(delay)  # this call's later callbacks queue up behind it, still in order
         try:
-            self._client.request(url, method, params)
+            self._client.request(url, method, params, self._timer)
         except WebhookFailed as exc:
             # Twilio does not retry status callbacks; it logs a debugger warning.
             log.warning("status callback not delivered: %s", exc)

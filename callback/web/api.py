@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask_limiter.util import get_remote_address
 
-from ..services import intake
+from ..services import intake, status
 from .errors import error_response
 from .limits import guard_create, public_limits, rate_limited
 
@@ -46,7 +46,7 @@ def callback_status(callback_id: str) -> Response:
         return rate_limited(wait)
     if "\x00" in callback_id:
         return error_response(404, "not_found", "No callback with this id and token.")
-    view = intake.status_view(callback_id, request.args.get("token", ""))
+    view = status.status_view(callback_id, request.args.get("token", ""))
     if view is None:
         return error_response(404, "not_found", "No callback with this id and token.")
     return jsonify(view)

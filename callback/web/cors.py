@@ -121,6 +121,10 @@ def _add_headers(response: Response) -> Response:
     if not _allows([] if any_origin else _actual_origins(endpoint), origin):
         return response
     response.headers["Access-Control-Allow-Origin"] = origin
+    if "Retry-After" in response.headers:
+        # The widget tells the visitor how long to wait (429, 503); CORS hides every
+        # response header but a few from it unless exposed.
+        response.headers["Access-Control-Expose-Headers"] = "Retry-After"
     if preflight:
         response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
         response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS

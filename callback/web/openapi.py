@@ -10,6 +10,7 @@ The document is built once per app, on first request.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from apispec import APISpec
@@ -25,6 +26,14 @@ TITLE = "Callback API"
 VERSION = "1"
 OPENAPI_VERSION = "3.0.3"
 _IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+# Flask's "<converter:name>" (or "<name>") in a rule.
+_PATH_ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+# What every view behind `token_required` has, unless its docstring says otherwise.
+_TOKEN_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"cookieAuth": []}]
+_TOKEN_RESPONSES = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+}
 
 
 @bp.get("/api/openapi.json")
@@ -83,6 +92,8 @@ def build_spec(app: Flask) -> dict[str, Any]:
                     "x-undocumented": True,
                     "responses": {"default": {"description": "Not documented yet"}},
                 }
+            if getattr(view, "requires_token", False):
+                operation = _admin_defaults(operation, verb, rule.rule)
             paths.setdefault(path, {})[verb] = {
                 "operationId": f"{rule.endpoint}.{verb}",
                 **operation,
@@ -90,3 +101,32 @@ def build_spec(app: Flask) -> dict[str, Any]:
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _admin_defaults(operation: dict[str, Any], verb: str, rule: str) -> dict[str, Any]:
+    """What every admin view (behind `token_required`) has unless its docstring says otherwise:
+    the token or session security, 401 and 403, its path parameters and 404 when it has any,
+    and 400 (not JSON) and 422 (invalid) when it takes a body."""
+    path_parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if converter in ("int", "id") else "string"},
+        }
+        for converter, name in _PATH_ARGUMENT.findall(rule)
+    ]
+    responses = dict(_TOKEN_RESPONSES)
+    if path_parameters:
+        responses["404"] = {"$ref": "#/components/responses/NotFound"}
+    if verb in ("post", "put", "patch"):
+        responses["400"] = {"$ref": "#/components/responses/BadRequest"}
+        responses["422"] = {"$ref": "#/components/responses/Invalid"}
+    declared = operation.get("parameters", [])
+    named = {parameter.get("name") for parameter in declared}
+    parameters = [p for p in path_parameters if p["name"] not in named] + declared
+    defaults: dict[str, Any] = {"security": _TOKEN_SECURITY, **operation}
+    defaults["responses"] = {**responses, **operation.get("responses", {})}
+    if parameters:
+        defaults["parameters"] = parameters
+    return defaults

@@ -330,6 +330,12 @@ PUBLIC_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                                 },
                                 "reason": {"type": "string"},
                                 "eta_seconds": {"type": "integer"},
+                                "agent_name": {
+                                    "type": "string",
+                                    "description": "The first name (only) of the agent who "
+                                    "accepted the call; present in agent_connected, "
+                                    "connected and completed",
+                                },
                                 "events": {"type": "array", "items": {"type": "object"}},
                             },
                         }

@@ -75,5 +75,4 @@ def customer_status() -> tuple[str, int]:
 @bp.post("/customer/dialed")
 @signed
 def customer_dialed() -> Response:
-    _leg()
-    return _twiml(carrier_events.customer_dialed(request.form.get("DialCallStatus", "")))
+    return _twiml(carrier_events.customer_dialed(_leg(), request.form))

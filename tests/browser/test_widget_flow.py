@@ -17,10 +17,12 @@ from support.browser import screenshot
 from support.system import RunningSystem
 from widget_page import Visitor, events, new_context, number
 
-from callback.models import CallbackRequest
+from callback.models import Agent, CallbackRequest
 from callback.services import context
 
-EN = json.loads((Path(__file__).parents[2] / "callback/i18n/en.json").read_text("utf-8"))
+I18N = Path(__file__).parents[2] / "callback/i18n"
+EN = json.loads((I18N / "en.json").read_text("utf-8"))
+ET = json.loads((I18N / "et.json").read_text("utf-8"))
 FLOW = ["queued", "calling_agent", "agent_connected", "connected"]
 DATA_LAYER = "<script>window.dataLayer = [];</script>"
 
@@ -98,6 +100,56 @@ def test_a_number_becomes_a_call_and_the_panel_shows_it_live(system, browser_con
     whisper = next(v for v in agent_leg["verbs"] if v["verb"] == "Say")
     assert "Blue Kettle" in whisper["text"]  # the page title went with the number
     screenshot(page, "widget-connected")
+
+
+def name_agent(system: RunningSystem, phone: str, name: str) -> None:
+    with system.app_context(), context.transaction() as session:
+        session.scalars(select(Agent).where(Agent.phone == phone)).one().name = name
+
+
+@pytest.mark.parametrize(
+    ("agent_name", "lang", "texts", "expected"),
+    [
+        pytest.param("Anna Tamm", "en", None, "Anna is on the line, calling you now", id="en"),
+        pytest.param(
+            "Anna Tamm", "et", None, ET["s_agent_named"].replace("{name}", "Anna"), id="et"
+        ),
+        pytest.param(
+            "Anna Tamm",
+            "et",
+            {"et": {"s_agent_named": "{name} helistab kohe!"}},
+            "Anna helistab kohe!",
+            id="admin-text",
+        ),
+        # No name to tell (a number for a name is never shown): the generic words.
+        pytest.param("7001", "en", None, EN["s_agent_connected"], id="no-name"),
+    ],
+)
+def test_the_panel_names_the_agent_who_is_calling(
+    request, system, browser_context, site, shop, agent_name, lang, texts, expected
+):
+    agent, customer = answering_agent(system), number()
+    # The visitor's phone rings until the test answers it: time to see who is calling.
+    system.sim.phone(customer, outcome="manual")
+    key = shop(agents=[agent], texts=texts or {})
+    name_agent(system, agent, agent_name)
+    visitor = Visitor(browser_context, site, key)
+    page = visitor.go("/shop", lang=lang)
+    visitor.launcher.click()
+    page.locator("callback-widget input[type=tel]").fill(customer)
+    visitor.panel.locator(".go").click()
+
+    wait_for_status(page, "agent_connected")
+    status = visitor.panel.get_by_role("status")
+    expect(status).to_have_text(expected)
+    assert "Tamm" not in status.inner_text()
+    screenshot(page, f"widget-agent-named-{request.node.callspec.id}")
+
+    (ringing,) = system.sim.calls(to=customer)
+    assert system.sim.post(f"/sim/calls/{ringing['sid']}/answer").ok
+    wait_for_status(page, "connected")
+    expect(status).to_have_text((ET if lang == "et" else EN)["s_connected"])
+    assert system.sim.post(f"/sim/calls/{ringing['sid']}/hangup").ok
 
 
 PREMIUM = e164("EE", PhoneNumberType.PREMIUM_RATE)

@@ -105,6 +105,27 @@ def _slow_scroll_up(visitor: Visitor) -> None:
         settle(visitor)
 
 
+# Headless Chromium keeps every tab "visible" (another tab in front, a minimised window: no
+# change), so the page's visibility is set the way a phone's browser sets it when the visitor
+# switches apps or tabs: `document.visibilityState` and `hidden` change, then `visibilitychange`
+# is dispatched on the document, where the widget listens.
+SET_VISIBILITY = """state => {
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => state});
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => state === 'hidden'});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def _comes_back_to_the_tab(visitor: Visitor) -> None:
+    _slow_scroll_up(visitor)
+    visitor.page.evaluate(SET_VISIBILITY, "visible")  # shown again is no sign of leaving
+
+
+def _leaves_the_tab(visitor: Visitor) -> None:
+    visitor.page.evaluate(SET_VISIBILITY, "hidden")
+    visitor.page.evaluate(SET_VISIBILITY, "visible")  # and comes back to see the panel
+
+
 def _click(selector: str) -> Callable[[Visitor], None]:
     return lambda visitor: visitor.page.locator(selector).click()
 
@@ -168,6 +189,14 @@ CASES = {
     ),
     "exit_intent_phone": Case(
         {"type": "exit_intent"}, "/long", _slow_scroll_up, flick_up, body=TALL, phone=True
+    ),
+    "exit_intent_phone_hidden": Case(
+        {"type": "exit_intent"},
+        "/long",
+        _comes_back_to_the_tab,
+        _leaves_the_tab,
+        body=TALL,
+        phone=True,
     ),
     "idle": Case({"type": "idle", "seconds": 10}, "/shop", _idle_not_yet, _tick(4_000), clock=True),
     "returning": Case({"type": "returning"}, "/shop", _returning_not_yet, _comes_back),
@@ -233,6 +262,40 @@ def test_each_trigger_counts_once_per_visitor(browser, site, shop, name):
 
         expect(visitor.panel).to_be_visible()
         assert visitor.opened() == [{"source": "trigger", "trigger": "url"}]
+    finally:
+        visitor.ctx.close()
+
+
+def test_on_a_phone_a_flick_up_and_leaving_the_tab_are_one_exit_intent(browser, site, shop):
+    key = shop(triggers={"threshold": 2, "rules": [{"type": "exit_intent"}, FINISH]})
+    visitor = _visitor(browser, site, key, CASES["exit_intent_phone"])
+    try:
+        visitor.go("/long", body=TALL)
+        flick_up(visitor)
+        _leaves_the_tab(visitor)
+        assert visitor.opened() == []  # one rule, one point, however it was met
+
+        visitor.go("/finish")
+
+        expect(visitor.panel).to_be_visible()
+        assert visitor.opened() == [{"source": "trigger", "trigger": "url"}]
+    finally:
+        visitor.ctx.close()
+
+
+def test_on_a_desktop_leaving_the_tab_is_no_exit_intent(browser, site, shop):
+    """A desktop visitor switching tabs comes back; only the pointer leaving says "exit"."""
+    key = shop(triggers={"threshold": 1, "rules": [{"type": "exit_intent"}]})
+    visitor = Visitor(new_context(browser), site, key)
+    try:
+        visitor.go("/shop")
+        _leaves_the_tab(visitor)
+        assert visitor.opened() == []
+
+        _mouse_leaves_by_the_top(visitor)  # the control: the rule was armed all along
+
+        expect(visitor.panel).to_be_visible()
+        assert visitor.opened() == [{"source": "trigger", "trigger": "exit_intent"}]
     finally:
         visitor.ctx.close()
 

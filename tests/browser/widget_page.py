@@ -49,10 +49,14 @@ class HostSite:
         lang: str | None = "en",
         title: str = "Host page",
         csp: str | None = None,
+        web_url: str | None = None,
     ) -> str:
-        """Register an HTML page embedding the widget `key` (None: no widget); its URL."""
+        """Register an HTML page embedding the widget `key` (None: no widget); its URL.
+
+        `web_url`: the Callback server to load the widget from (and so talk to), if not the
+        running system's own web process."""
         embed = (
-            f'<script async src="{self.web_url}/widget.js" data-widget="{key}"></script>'
+            f'<script async src="{web_url or self.web_url}/widget.js" data-widget="{key}"></script>'
             if key
             else ""
         )

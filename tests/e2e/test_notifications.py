@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-from support.ports import free_port
+from support.crm import Crm
 from support.receiver import wait_until
 from support.system import RunningSystem
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
 
 from callback.services.notifications import add_endpoint
 from callback.services.notifications.signature import verify
@@ -25,57 +20,12 @@ from callback.services.notifications.signature import verify
 HAPPY_PATH = ["queued", "calling_agent", "agent_connected", "connected", "completed"]
 
 
-@dataclass(frozen=True)
-class Hit:
-    body: bytes
-    headers: dict[str, str]
-    answered: int
-
-    @property
-    def status(self) -> str:
-        return str(json.loads(self.body)["status"])
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class Crm:
-    """Records every POST; answers the scripted status codes in turn, then 200."""
-
-    def __init__(self, *script: int) -> None:
-        self._lock = threading.Lock()
-        self._script = list(script)
-        self.hits: list[Hit] = []
-        port = free_port()
-        self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_Quiet
-        )
-        self.url = f"http://127.0.0.1:{port}/crm/callbacks"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def received(self) -> list[Hit]:
-        with self._lock:
-            return list(self.hits)
-
-    def accepted(self) -> list[Hit]:
-        return [hit for hit in self.received() if hit.answered == 200]
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        with self._lock:
-            code = self._script.pop(0) if self._script else 200
-            self.hits.append(Hit(request.get_data(), dict(request.headers), code))
-        return Response(status=code)(environ, start_response)
-
-
 @pytest.fixture
 def crm_factory() -> Iterator[list[Crm]]:
     made: list[Crm] = []
     yield made
     for crm in made:
-        crm._server.shutdown()
+        crm.stop()
 
 
 def number() -> str:

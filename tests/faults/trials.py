@@ -23,7 +23,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from sqlalchemy import select
 from support.receiver import wait_until
@@ -32,8 +31,11 @@ from support.system import FINAL, RunningSystem
 from callback.models import CallbackRequest, Event, Leg
 from callback.services import context
 
+# FAULT_SMOKE=1 (CI): every fault with a few trials, in minutes, and nothing written to
+# bench/results, which holds full runs only.
+SMOKE = os.environ.get("FAULT_SMOKE", "") not in ("", "0")
 # Trials per fault (the issue asks for at least 10); FAULT_TRIALS raises it.
-TRIALS = max(10, int(os.environ.get("FAULT_TRIALS", "10")))
+TRIALS = 3 if SMOKE else max(10, int(os.environ.get("FAULT_TRIALS", "10")))
 SETTLED = (*FINAL, "scheduled")
 # How long one trial may take to settle after its fault ends (carrier timers run 10x fast,
 # ours in real time: the watchdog's ring timeout + grace is the slowest path).
@@ -72,8 +74,6 @@ class Row:
     outcomes: dict[str, int] = field(default_factory=dict)
     note: str = ""
     details: list[dict] = field(default_factory=list)
-    # Duplicates explained by the known cross-leg race (see KNOWN_RACE).
-    known_race: int = 0
 
 
 def shops(sys: RunningSystem, count: int = TRIALS, **rule: Any) -> list[Trial]:
@@ -194,33 +194,8 @@ def check(sys: RunningSystem, fault: str, trials: list[Trial], since: float, not
             or _overlaps(by_number.get(t.agent, [])) + _overlaps(by_number.get(t.customer, []))
         )
     ]
-    row.known_race = sum(1 for d in row.details if _is_known_race(d["events"]))
     record(row)
     return row
-
-
-# Two bugs this suite found in the flow/webhook code (not in this suite), reported, and kept
-# visible here as expected failures, each matched by its exact timeline:
-# 1. The customer's `completed` callback overtakes its `in-progress` (Twilio does not promise
-#    order; `webhook_reorder_rate` does it on purpose): carrier_events.customer_status reads a
-#    leg never seen answered as CUSTOMER_NO_ANSWER although CallDuration > 0, and the
-#    customer, who talked, is called again.
-# 2. Seen under load without any injected fault on SQLite (and with carrier 500s, or a worker
-#    killed inside Calls.create): the customer was bridged at the carrier but no customer
-#    event was applied (the callbacks were answered 204), so the agent leg's `completed`
-#    reads as "customer unreached" (flow table: AGENT_CONNECTED + CALL_ENDED), the callback is
-#    dispatched again and the customer is called a second time.
-KNOWN_RACE = "customer talked but was read as unreached (see trials.py): customer called again"
-
-
-def _is_known_race(events: list[str]) -> bool:
-    types = [e.split(" ", 1)[0] for e in events]
-    for index, (kind, text) in enumerate(zip(types, events, strict=True)):
-        if kind == "customer_no_answer" and "'duration_s': 0" not in text and "duration_s" in text:
-            return True
-        if kind == "call_ended" and "customer_leg" not in text and "dispatched" in types[index:]:
-            return "customer_answered" not in types[:index]
-    return False
 
 
 def _detail(sys: RunningSystem, trial: Trial, by_number: dict[str, list[dict]]) -> dict:
@@ -254,22 +229,20 @@ def assert_invariants(row: Row, refusals: frozenset[int] = frozenset()) -> None:
     assert row.accepted > 0 or refusals, row
     assert row.lost == 0, row
     assert row.calls_left_open == 0, row
-    if row.duplicated and row.duplicated == row.known_race and not row.double_booked:
-        pytest.xfail(f"{row.duplicated} trial(s) hit the known race: {KNOWN_RACE}")
     assert row.duplicated == 0, row
     assert row.double_booked == 0, row
-    assert row.calls_left_open == 0, row
 
 
 def _calls_ended(sys: RunningSystem, numbers: set[str]) -> list[dict]:
     """The trials' carrier calls, once none is live any more (bounded)."""
 
-    def ended() -> list[dict] | None:
+    def ended() -> tuple[list[dict]] | None:
         calls = [c for c in sys.sim.calls() if c["to"] in numbers]
-        return None if any(c["end_time"] is None for c in calls) else calls
+        # In a tuple: no calls at all (intake refused every trial) is an answer, not "not yet".
+        return None if any(c["end_time"] is None for c in calls) else (calls,)
 
     try:
-        return wait_until(ended, 30, "every trial call to end")  # type: ignore[no-any-return]
+        return wait_until(ended, 30, "every trial call to end")[0]  # type: ignore[no-any-return]
     except AssertionError:
         return [c for c in sys.sim.calls() if c["to"] in numbers]
 
@@ -300,6 +273,8 @@ def _overlaps(calls: list[dict]) -> int:
 
 def record(row: Row) -> None:
     """Merge the row into bench/results/faults-<backend>.json (one row per fault)."""
+    if SMOKE:
+        return
     backend = "postgres-redis" if os.environ.get("TEST_DATABASE_URL") else "sqlite-embedded"
     path = RESULTS / f"faults-{backend}.json"
     RESULTS.mkdir(parents=True, exist_ok=True)

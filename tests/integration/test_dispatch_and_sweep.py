@@ -1,5 +1,6 @@
 """Dispatch and the beat's sweep, in-process on SQLite and PostgreSQL: first come first
-served, page routes, hedge and call watchdogs, queue timeouts, the queue estimate.
+served, page routes, hedge and call watchdogs, queue timeouts, the queue estimate, and the
+carrier's lost and overtaken status callbacks of a customer leg.
 
 Tasks are not run: the app's broker is a folder, so what the sweep enqueues is read back
 from it (`queued_tasks`). Time passing is shown by moving rows' timestamps back, not by
@@ -20,11 +21,12 @@ from support.app import BACKENDS, migrated_database, queued_tasks, running_app
 from support.carrier import FakeCarrier
 
 from callback import jobs
-from callback.models import Agent, AgentState, CallbackRequest, Leg, Widget, WidgetRoute
+from callback.models import Agent, AgentState, CallbackRequest, Event, Leg, Widget, WidgetRoute
 from callback.routing.reservation import mark_on_call
-from callback.services import context, dispatch, queue, sweeper
+from callback.services import carrier_events, context, dispatch, machine, queue, sweeper
 from callback.services.scheduling import RESCHEDULE_AFTER
 from callback.services.setup import add_agent, add_widget, ensure_rule
+from callback.telephony.provider import CallInfo
 
 ANNA, BEN = "+37255550101", "+37255550102"
 
@@ -271,3 +273,192 @@ def test_a_page_route_sends_product_pages_to_their_own_rule(
 
     assert rung_for("https://shop.example/product/blue-kettle?ref=ad") == product_expert
     assert rung_for("https://shop.example/about") == front_desk
+
+
+# --- Lost and overtaken status callbacks of the customer leg ----------------------------------
+
+
+class CheckedCarrier(FakeCarrier):
+    """Also answers the watchdog's GET of a call: every call has ended after `duration_s`."""
+
+    duration_s = 60
+
+    def fetch_call(self, sid: str) -> CallInfo:
+        return CallInfo(sid=sid, status="completed", duration_s=self.duration_s, parent_sid=None)
+
+
+def customer_dialled(app: Flask) -> tuple[str, int, int]:
+    """A callback whose agent pressed 1: (callback id, agent leg, customer leg being rung)."""
+    callback_id = request(app, shop("ordered", [unique_number()]), unique_number())
+    dispatch.dispatch(callback_id)
+    with context.transaction() as session:
+        agent_leg = session.scalars(select(Leg.id).where(Leg.callback_id == callback_id)).one()
+    carrier_events.agent_answered(agent_leg)
+    carrier_events.agent_pressed(agent_leg, "1")
+    with context.transaction() as session:
+        customer_leg = session.scalars(
+            select(Leg.id).where(Leg.callback_id == callback_id, Leg.kind == "customer")
+        ).one()
+    assert callback_row(callback_id).status == "agent_connected"
+    return callback_id, agent_leg, customer_leg
+
+
+def customer_callback(legs: tuple[str, int, int], status: str, sequence: int, **extra: str) -> None:
+    _, agent_leg, customer_leg = legs
+    params = {"CallStatus": status, "SequenceNumber": str(sequence), **extra}
+    carrier_events.customer_status(customer_leg, agent_leg, params)
+
+
+def timeline(callback_id: str) -> list[str]:
+    with context.transaction() as session:
+        events = session.scalars(
+            select(Event).where(Event.callback_id == callback_id).order_by(Event.id)
+        )
+        return [event.type for event in events]
+
+
+def assert_talked_once(app: Flask, callback_id: str, duration_s: int) -> None:
+    """Completed after one conversation: no retry due, nothing dispatched, agent let go."""
+    row = callback_row(callback_id)
+    assert (row.status, row.reason, row.duration_s) == ("completed", None, duration_s)
+    events = timeline(callback_id)
+    assert events[-2:] == ["customer_answered", "call_ended"], events
+    assert "customer_no_answer" not in events
+    assert queued_tasks(app).count((jobs.DISPATCH, [callback_id])) == 1  # intake's, no retry
+    assert row.agent_id is not None
+    assert agent_row(row.agent_id).state in (AgentState.WRAP_UP, AgentState.AVAILABLE)
+
+
+def test_a_customer_completed_that_overtakes_its_answer_is_a_conversation(app: Flask) -> None:
+    legs = customer_dialled(app)
+    customer_callback(legs, "ringing", 1)
+    # `completed` (sequence 3) arrives before `in-progress` (2): its duration proves the answer.
+    customer_callback(legs, "completed", 3, CallDuration="42")
+    customer_callback(legs, "in-progress", 2)  # the overtaken one, now stale
+    _, agent_leg, _ = legs
+    carrier_events.agent_status(agent_leg, {"CallStatus": "completed", "SequenceNumber": "4"})
+    assert_talked_once(app, legs[0], 42)
+
+
+def test_a_customer_completed_without_its_answer_is_a_conversation(app: Flask) -> None:
+    legs = customer_dialled(app)
+    customer_callback(legs, "ringing", 1)  # `in-progress` (2) was lost
+    customer_callback(legs, "completed", 3, CallDuration="42")
+    assert_talked_once(app, legs[0], 42)
+
+
+def test_an_unanswered_customer_leg_is_still_a_retry(app: Flask) -> None:
+    legs = customer_dialled(app)
+    customer_callback(legs, "ringing", 1)
+    customer_callback(legs, "no-answer", 2, CallDuration="0")
+    row = callback_row(legs[0])
+    assert (row.status, row.reason) == ("queued", None)
+    assert row.due_at > context.now()  # the retry waits for the rule's delay
+    assert timeline(legs[0])[-1] == "customer_no_answer"
+
+
+def test_the_dial_action_settles_a_conversation_whose_callbacks_were_lost(app: Flask) -> None:
+    legs = customer_dialled(app)
+    callback_id, agent_leg, customer_leg = legs
+    # Every status callback of the customer leg was lost; the Dial action still comes.
+    dialled = {"DialCallStatus": "completed", "DialCallDuration": "37", "DialBridged": "true"}
+    document = carrier_events.customer_dialed(customer_leg, dialled)
+    assert "<Hangup" in document
+    assert_talked_once(app, callback_id, 37)
+    # The agent's hang-up and the customer's late callbacks change nothing any more.
+    carrier_events.agent_status(agent_leg, {"CallStatus": "completed", "SequenceNumber": "4"})
+    customer_callback(legs, "in-progress", 2)
+    customer_callback(legs, "completed", 3, CallDuration="37")
+    assert_talked_once(app, callback_id, 37)
+    with context.transaction() as session:
+        assert session.get_one(Leg, customer_leg).status == "completed"
+
+
+def test_the_dial_action_after_the_customers_own_completed_changes_nothing(app: Flask) -> None:
+    legs = customer_dialled(app)
+    customer_callback(legs, "in-progress", 2)
+    customer_callback(legs, "completed", 3, CallDuration="20")
+    before = timeline(legs[0])
+    dialled = {"DialCallStatus": "completed", "DialCallDuration": "20", "DialBridged": "true"}
+    carrier_events.customer_dialed(legs[2], dialled)
+    assert timeline(legs[0]) == before
+    assert_talked_once(app, legs[0], 20)
+
+
+def test_the_dial_action_tells_a_customer_who_never_answered(app: Flask) -> None:
+    legs = customer_dialled(app)
+    callback_id, agent_leg, customer_leg = legs
+    carrier_events.customer_dialed(customer_leg, {"DialCallStatus": "busy"})
+    row = callback_row(callback_id)
+    assert row.status == "queued" and row.due_at > context.now()
+    # The agent hears "the customer did not answer" from this very answer: not canceled.
+    assert (jobs.CANCEL_LEG, [agent_leg]) not in queued_tasks(app)
+    customer_callback(legs, "busy", 2)  # the leg's own late callback: no second retry
+    assert timeline(callback_id).count("customer_busy") == 1
+
+
+def test_a_call_whose_every_final_callback_was_lost_is_settled_within_the_check(
+    app: Flask, carrier: FakeCarrier
+) -> None:
+    app.extensions["provider"] = CheckedCarrier()
+    legs = customer_dialled(app)
+    callback_id, agent_leg, _ = legs
+    customer_callback(legs, "in-progress", 2)
+    assert callback_row(callback_id).status == "connected"
+    agent_id = callback_row(callback_id).agent_id
+    assert agent_id is not None
+    # Bounded: the carrier is asked about a live call within CALL_CHECK_S, not minutes later.
+    check_at = agent_row(agent_id).lease_until
+    assert check_at is not None
+    assert check_at <= context.now() + timedelta(seconds=machine.CALL_CHECK_S)
+    assert machine.CALL_CHECK_S <= 30
+    with context.transaction() as session:  # the call ended; neither final callback came
+        session.get_one(Agent, agent_id).lease_until = context.now() - timedelta(seconds=1)
+    sweeper.sweep()
+    assert (jobs.RECONCILE_LEG, [agent_leg]) in queued_tasks(app)
+    sweeper.reconcile_leg(agent_leg)  # the task the sweep enqueued
+    row = callback_row(callback_id)
+    assert (row.status, row.duration_s) == ("completed", CheckedCarrier.duration_s)
+    assert agent_row(agent_id).state in (AgentState.WRAP_UP, AgentState.AVAILABLE)
+
+
+def agent_hangs_up(legs: tuple[str, int, int]) -> None:
+    carrier_events.agent_status(legs[1], {"CallStatus": "completed", "SequenceNumber": "4"})
+
+
+def test_an_agent_hang_up_before_the_customers_news_waits_for_it(app: Flask) -> None:
+    legs = customer_dialled(app)
+    customer_callback(legs, "ringing", 1)  # `in-progress` lost (or still on its way)
+    agent_hangs_up(legs)  # the agent's `completed` comes first: bridged or not?
+    assert callback_row(legs[0]).status == "agent_connected"
+    customer_callback(legs, "completed", 3, CallDuration="25")
+    assert_talked_once(app, legs[0], 25)
+
+
+def test_an_agent_who_hangs_up_while_the_customer_rings_is_a_retry(app: Flask) -> None:
+    legs = customer_dialled(app)
+    customer_callback(legs, "ringing", 1)
+    agent_hangs_up(legs)
+    customer_callback(legs, "canceled", 2)  # the carrier ends the dial the agent left
+    row = callback_row(legs[0])
+    assert row.status == "queued" and row.due_at > context.now()
+    assert timeline(legs[0])[-1] == "call_ended"  # read as agent_hung_up by the flow
+    assert row.agent_id is not None
+    assert agent_row(row.agent_id).state == AgentState.AVAILABLE  # not kept for the retry
+
+
+def test_an_agent_hang_up_with_no_news_of_the_customer_is_settled_after_the_grace(
+    app: Flask,
+) -> None:
+    legs = customer_dialled(app)
+    agent_hangs_up(legs)  # and every callback of the customer leg, and the Dial action, lost
+    sweeper.sweep()
+    assert callback_row(legs[0]).status == "agent_connected"  # its news may still come
+    with context.transaction() as session:
+        leg = session.get_one(Leg, legs[1])
+        assert leg.ended_at is not None
+        leg.ended_at -= timedelta(seconds=sweeper.WATCHDOG_GRACE_S + 1)
+    sweeper.sweep()
+    row = callback_row(legs[0])
+    assert row.status == "queued" and row.due_at > context.now()
+    assert timeline(legs[0])[-1] == "call_ended"

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
-from support.app import AUTH_TOKEN, BACKENDS, PUBLIC_URL, migrated_database, running_app
+from support.app import AUTH_TOKEN, PUBLIC_URL, running_app
 from werkzeug.test import TestResponse
 
 from callback import create_app
@@ -34,14 +34,6 @@ from callback.web.security import NON_HTML_CSP
 
 SHOP = "https://shop.example"
 BIG = 64 * 1024 + 1
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

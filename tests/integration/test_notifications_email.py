@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
 from sqlalchemy import select
-from support.app import AUTH_TOKEN, BACKENDS, PUBLIC_URL, migrated_database, queued_tasks
+from support.app import AUTH_TOKEN, PUBLIC_URL, queued_tasks
 from support.carrier import FakeCarrier
 from support.ports import free_port
 
@@ -81,14 +81,6 @@ class MailServer:
 
     def __exit__(self, *_: object) -> None:
         self._controller.stop()
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

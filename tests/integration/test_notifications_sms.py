@@ -19,7 +19,7 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import select, update
-from support.app import AUTH_TOKEN, BACKENDS, PUBLIC_URL, migrated_database, queued_tasks
+from support.app import AUTH_TOKEN, PUBLIC_URL, queued_tasks
 from support.ports import free_port
 
 from callback import create_app, flow, jobs, processes
@@ -43,14 +43,6 @@ def simulator() -> Iterator[str]:
     )
     yield base_url
     processes.stop(process)
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @contextmanager

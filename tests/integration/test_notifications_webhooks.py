@@ -8,12 +8,9 @@ signature it received. Time passing is shown by moving `next_attempt_at` back, n
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +19,10 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select, update
-from support.app import BACKENDS, migrated_database, queued_tasks, running_app
+from support.app import queued_tasks, running_app
 from support.carrier import FakeCarrier
+from support.crm import Crm, Hit
 from support.ports import free_port
-from werkzeug.serving import WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
 
 from callback import jobs
 from callback.cli import main as cli
@@ -46,66 +42,7 @@ from callback.services.setup import add_agent, add_widget
 # -- a CRM of the test's own ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hit:
-    body: bytes
-    headers: dict[str, str]
-
-    @property
-    def document(self) -> dict[str, Any]:
-        return json.loads(self.body)  # type: ignore[no-any-return]
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-class Crm:
-    """Records every POST; answers the scripted status codes in turn, then 200."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.hits: list[Hit] = []
-        self._script: list[int] = []
-        self.port = free_port()
-        self._server = make_server(
-            "127.0.0.1", self.port, self._wsgi, threaded=True, request_handler=_Quiet
-        )
-        self.url = f"http://127.0.0.1:{self.port}/hooks/callback"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def answer(self, *codes: int) -> None:
-        with self._lock:
-            self._script = list(codes)
-
-    def received(self) -> list[Hit]:
-        with self._lock:
-            return list(self.hits)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-
-    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        with self._lock:
-            self.hits.append(Hit(request.get_data(), dict(request.headers)))
-            code = self._script.pop(0) if self._script else 200
-        headers = {"Retry-After": "7"} if code == 429 else {}
-        return Response("thanks" if code < 300 else "no", status=code, headers=headers)(
-            environ, start_response
-        )
-
-
 # -- fixtures and helpers ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

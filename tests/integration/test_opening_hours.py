@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from freezegun import freeze_time
 from sqlalchemy import select
-from support.app import BACKENDS, migrated_database, running_app
+from support.app import running_app
 
 from callback.models import Agent, Event, Widget
 from callback.routing.reservation import available_candidates
@@ -27,14 +27,6 @@ WEEKDAYS = "mon-fri 09:00-17:00"
 # Monday 23 November 2026, 17:01 in Tallinn (UTC+2): just closed.
 MONDAY_1701 = datetime(2026, 11, 23, 15, 1, tzinfo=UTC)
 TUESDAY_0900 = "2026-11-24T07:00:00+00:00"
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
-from support.app import BACKENDS, migrated_database, running_app
+from support.app import running_app
 
 from callback import jobs
 from callback.cli import main
@@ -26,14 +26,6 @@ from callback.services.setup import add_agent, add_widget
 
 PRIVACY = "/api/v1/admin/privacy"
 _numbers = iter(range(10**5))
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

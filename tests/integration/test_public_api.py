@@ -20,9 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from support.app import (
-    BACKENDS,
     event_types,
-    migrated_database,
     queued_tasks,
     running_app,
 )
@@ -50,14 +48,6 @@ GB_TOLL_FREE = e164("GB", PhoneNumberType.TOLL_FREE)
 SATELLITE = phonenumbers.format_number(
     phonenumbers.example_number_for_non_geo_entity(870), PhoneNumberFormat.E164
 )
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from support.app import AUTH_TOKEN, BACKENDS, PUBLIC_URL, migrated_database
+from support.app import AUTH_TOKEN, PUBLIC_URL
 from support.ports import free_port
 from werkzeug.test import TestResponse
 
@@ -32,14 +32,6 @@ from callback.services.setup import add_agent, add_widget
 
 CALLBACKS = "/api/v1/callbacks"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "").strip()
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 AppFactory = Callable[..., Flask]

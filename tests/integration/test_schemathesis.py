@@ -20,7 +20,7 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
-from support.app import AUTH_TOKEN, BACKENDS, PUBLIC_URL, migrated_database
+from support.app import AUTH_TOKEN, PUBLIC_URL
 
 from callback import create_app
 from callback.config import Settings
@@ -28,14 +28,6 @@ from callback.services import accounts
 from callback.services.setup import add_agent, add_widget
 
 EXAMPLES = 8
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")

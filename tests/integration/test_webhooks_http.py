@@ -22,10 +22,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from support.app import (
     AUTH_TOKEN,
-    BACKENDS,
     PUBLIC_URL,
     event_types,
-    migrated_database,
     queued_tasks,
     running_app,
 )
@@ -40,14 +38,6 @@ from callback.services.setup import add_agent, add_widget
 
 CUSTOMER = "+37251234567"
 AGENT = "+37255550101"
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

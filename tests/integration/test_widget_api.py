@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
-from support.app import BACKENDS, migrated_database, queued_tasks, running_app
+from support.app import queued_tasks, running_app
 from werkzeug.test import TestResponse
 
 from callback import i18n, widget_build
@@ -30,14 +30,6 @@ CONTRACT_KEYS = {
     "slots", "agent_free", "eta_seconds", "countries", "region", "privacy_url",
 }  # fmt: skip
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture

@@ -80,14 +80,16 @@ def is_postgresql(database_url: str) -> bool:
 
 
 @contextmanager
-def running_app(database_url: str, instance_dir: Path) -> Iterator[Flask]:
-    """The app on `database_url`, its broker folder in `instance_dir`; its pool closed after."""
+def running_app(database_url: str, instance_dir: Path, **env: str) -> Iterator[Flask]:
+    """The app on `database_url`, its broker folder in `instance_dir`; its pool closed after.
+    `env`: more settings, as environment variables (RATE_LIMIT_PER_PHONE="1 per minute")."""
     settings = Settings.from_env(
         {
             "DATABASE_URL": database_url,
             "INSTANCE_DIR": str(instance_dir),
             "PUBLIC_URL": PUBLIC_URL,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            **env,
         }
     )
     app = create_app(settings)

@@ -32,7 +32,7 @@ class Received:
         return self.form if self.method == "POST" else self.args
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
@@ -43,7 +43,7 @@ class WebhookReceiver:
         self._routes: dict[str, Callable[[Received], tuple[int, str]]] = {}
         self.requests: list[Received] = []
         self._server = make_server(
-            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler
+            "127.0.0.1", 0, self._wsgi, threaded=True, request_handler=QuietHandler
         )
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

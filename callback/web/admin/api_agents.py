@@ -19,15 +19,12 @@ def me() -> Response:
     get:
       tags: [admin]
       summary: The user behind the token or session
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       responses:
         200:
           description: The user
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Me'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
     """
     user = principal()
     return jsonify(
@@ -49,7 +46,6 @@ def list_agents() -> Response:
     get:
       tags: [agents]
       summary: List agents
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       responses:
         200:
           description: Agents, active first
@@ -59,8 +55,6 @@ def list_agents() -> Response:
                 type: object
                 properties:
                   agents: {type: array, items: {$ref: '#/components/schemas/Agent'}}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
     """
     agents = admin_agents.list_agents()
     user = principal()
@@ -77,7 +71,6 @@ def create_agent() -> tuple[Response, int]:
     post:
       tags: [agents]
       summary: Create an agent
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       requestBody:
         required: true
         content:
@@ -89,10 +82,6 @@ def create_agent() -> tuple[Response, int]:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Agent'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_agents.create_agent(json_body())), 201
 
@@ -105,18 +94,12 @@ def get_agent(agent_id: int) -> Response:
     get:
       tags: [agents]
       summary: Get an agent
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: agent_id, in: path, required: true, schema: {type: integer}}
       responses:
         200:
           description: The agent
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Agent'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
     """
     if not owns_agent(agent_id):
         return error_response(403, "forbidden", "Agents see only themselves.")
@@ -131,9 +114,6 @@ def update_agent(agent_id: int) -> Response:
     patch:
       tags: [agents]
       summary: Update an agent
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: agent_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -145,11 +125,6 @@ def update_agent(agent_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Agent'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_agents.update_agent(agent_id, json_body()))
 
@@ -162,18 +137,12 @@ def deactivate_agent(agent_id: int) -> Response:
     delete:
       tags: [agents]
       summary: Deactivate an agent
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: agent_id, in: path, required: true, schema: {type: integer}}
       responses:
         200:
           description: The deactivated agent
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Agent'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(admin_agents.deactivate_agent(agent_id))
 
@@ -186,9 +155,6 @@ def set_presence(agent_id: int) -> Response:
     put:
       tags: [agents]
       summary: Set an agent's presence
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: agent_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -204,11 +170,6 @@ def set_presence(agent_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Agent'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     if not owns_agent(agent_id):
         return error_response(403, "forbidden", "Agents set only their own presence.")
@@ -223,7 +184,6 @@ def list_teams() -> Response:
     get:
       tags: [teams]
       summary: List teams
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       responses:
         200:
           description: Teams by name
@@ -233,8 +193,6 @@ def list_teams() -> Response:
                 type: object
                 properties:
                   teams: {type: array, items: {$ref: '#/components/schemas/Team'}}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
     """
     return jsonify({"teams": admin_agents.list_teams()})
 
@@ -247,7 +205,6 @@ def create_team() -> tuple[Response, int]:
     post:
       tags: [teams]
       summary: Create a team
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       requestBody:
         required: true
         content:
@@ -259,10 +216,6 @@ def create_team() -> tuple[Response, int]:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Team'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_agents.create_team(json_body())), 201
 
@@ -275,9 +228,6 @@ def update_team(team_id: int) -> Response:
     patch:
       tags: [teams]
       summary: Update a team
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: team_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -289,11 +239,6 @@ def update_team(team_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Team'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_agents.update_team(team_id, json_body()))
 
@@ -306,14 +251,8 @@ def delete_team(team_id: int) -> tuple[str, int]:
     delete:
       tags: [teams]
       summary: Delete a team
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: team_id, in: path, required: true, schema: {type: integer}}
       responses:
         204: {description: Deleted}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
     """
     admin_agents.delete_team(team_id)
     return "", 204

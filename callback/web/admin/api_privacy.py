@@ -27,7 +27,6 @@ def export_number() -> Response:
     get:
       tags: [privacy]
       summary: Export everything stored for a phone number (GDPR access request)
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       parameters:
         - name: phone
           in: query
@@ -46,8 +45,6 @@ def export_number() -> Response:
                   exported_at: {type: string}
                   callbacks: {type: array, items: {type: object}}
                   agents: {type: array, items: {type: object}}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Invalid'}
     """
     response = jsonify(privacy.export_number(request.args.get("phone")))
@@ -63,7 +60,6 @@ def erase_number() -> Response:
     delete:
       tags: [privacy]
       summary: Erase every callback of a phone number and all stored with it (GDPR erasure)
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       parameters:
         - name: phone
           in: query
@@ -81,8 +77,6 @@ def erase_number() -> Response:
                   phone: {type: string}
                   callbacks_deleted: {type: integer}
                   agent_ids: {type: array, items: {type: integer}}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(privacy.erase_number(request.args.get("phone")))

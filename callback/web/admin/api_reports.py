@@ -75,8 +75,6 @@ def board() -> Response:
           content:
             application/json:
               schema: {type: object}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
     """
     with context.reading() as session:
         return jsonify(reporting.board(session, context.now(), viewer()).as_dict())
@@ -111,8 +109,6 @@ def callbacks() -> Response:
           content:
             application/json:
               schema: {type: object}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Invalid'}
     """
     query = reporting.parse_history(request.args)
@@ -132,17 +128,12 @@ def callback_detail(callback_id: str) -> Response:
         in seconds from the first one and a label such as "Anna pressed 1".
       tags: [admin reports]
       security: [{bearerAuth: []}]
-      parameters:
-        - {name: callback_id, in: path, required: true, schema: {type: string}}
       responses:
         200:
           description: The callback.
           content:
             application/json:
               schema: {type: object}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
     """
     if len(callback_id) > MAX_ID_LENGTH or "\x00" in callback_id:
         return error_response(404, "not_found", "No callback with this id.")
@@ -183,8 +174,6 @@ def stats() -> Response:
               schema: {type: object}
             text/csv:
               schema: {type: string}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Invalid'}
     """
     if parse_choice(request.args, "format", ("json", "csv")) == "csv":
@@ -220,8 +209,6 @@ def stats_csv() -> Response:
           content:
             text/csv:
               schema: {type: string}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Invalid'}
     """
     return _csv()

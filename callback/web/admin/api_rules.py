@@ -18,7 +18,6 @@ def list_rules() -> Response:
     get:
       tags: [rules]
       summary: List rules
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       responses:
         200:
           description: Rules by name
@@ -28,8 +27,6 @@ def list_rules() -> Response:
                 type: object
                 properties:
                   rules: {type: array, items: {$ref: '#/components/schemas/Rule'}}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
     """
     return jsonify({"rules": admin_rules.list_rules()})
 
@@ -42,7 +39,6 @@ def create_rule() -> tuple[Response, int]:
     post:
       tags: [rules]
       summary: Create a rule
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       requestBody:
         required: true
         content:
@@ -54,10 +50,6 @@ def create_rule() -> tuple[Response, int]:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Rule'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_rules.create_rule(json_body())), 201
 
@@ -70,18 +62,12 @@ def get_rule(rule_id: int) -> Response:
     get:
       tags: [rules]
       summary: Get a rule
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: rule_id, in: path, required: true, schema: {type: integer}}
       responses:
         200:
           description: The rule
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Rule'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(admin_rules.get_rule(rule_id))
 
@@ -94,9 +80,6 @@ def update_rule(rule_id: int) -> Response:
     patch:
       tags: [rules]
       summary: Update a rule
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: rule_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -108,11 +91,6 @@ def update_rule(rule_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Rule'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_rules.update_rule(rule_id, json_body()))
 
@@ -125,9 +103,6 @@ def set_members(rule_id: int) -> Response:
     put:
       tags: [rules]
       summary: Set a rule's members in order
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: rule_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -143,11 +118,6 @@ def set_members(rule_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Rule'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_rules.set_members(rule_id, json_body()))
 
@@ -160,14 +130,8 @@ def delete_rule(rule_id: int) -> tuple[str, int]:
     delete:
       tags: [rules]
       summary: Delete a rule
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: rule_id, in: path, required: true, schema: {type: integer}}
       responses:
         204: {description: Deleted}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Invalid'}
     """
     admin_rules.delete_rule(rule_id)

@@ -18,7 +18,6 @@ def list_widgets() -> Response:
     get:
       tags: [widgets]
       summary: List widgets
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       responses:
         200:
           description: Widgets by name
@@ -28,8 +27,6 @@ def list_widgets() -> Response:
                 type: object
                 properties:
                   widgets: {type: array, items: {$ref: '#/components/schemas/Widget'}}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
     """
     return jsonify({"widgets": admin_widgets.list_widgets()})
 
@@ -42,7 +39,6 @@ def create_widget() -> tuple[Response, int]:
     post:
       tags: [widgets]
       summary: Create a widget
-      security: [{bearerAuth: []}, {cookieAuth: []}]
       requestBody:
         required: true
         content:
@@ -54,10 +50,6 @@ def create_widget() -> tuple[Response, int]:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Widget'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_widgets.create_widget(json_body())), 201
 
@@ -70,18 +62,12 @@ def get_widget(widget_id: int) -> Response:
     get:
       tags: [widgets]
       summary: Get a widget
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: widget_id, in: path, required: true, schema: {type: integer}}
       responses:
         200:
           description: The widget
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Widget'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(admin_widgets.get_widget(widget_id))
 
@@ -94,9 +80,6 @@ def update_widget(widget_id: int) -> Response:
     patch:
       tags: [widgets]
       summary: Update a widget
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: widget_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -108,11 +91,6 @@ def update_widget(widget_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Widget'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_widgets.update_widget(widget_id, json_body()))
 
@@ -125,9 +103,6 @@ def set_routes(widget_id: int) -> Response:
     put:
       tags: [widgets]
       summary: Set a widget's page routes
-      security: [{bearerAuth: []}, {cookieAuth: []}]
-      parameters:
-        - {name: widget_id, in: path, required: true, schema: {type: integer}}
       requestBody:
         required: true
         content:
@@ -143,10 +118,5 @@ def set_routes(widget_id: int) -> Response:
           content:
             application/json:
               schema: {$ref: '#/components/schemas/Widget'}
-        400: {$ref: '#/components/responses/BadRequest'}
-        401: {$ref: '#/components/responses/Unauthorized'}
-        403: {$ref: '#/components/responses/Forbidden'}
-        404: {$ref: '#/components/responses/NotFound'}
-        422: {$ref: '#/components/responses/Invalid'}
     """
     return jsonify(admin_widgets.set_routes(widget_id, json_body()))

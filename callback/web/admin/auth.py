@@ -99,6 +99,9 @@ def login_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | Re
                 return render_template("admin/forbidden.html"), 403
             return view(*args, **kwargs)
 
+        # The OpenAPI document gives such a view its security and 401/403 answers
+        # (web/openapi.py), so its docstring need not repeat them.
+        guarded.requires_token = True  # type: ignore[attr-defined]
         return guarded
 
     return decorate
@@ -131,6 +134,9 @@ def token_required(
                 )
             return view(*args, **kwargs)
 
+        # The OpenAPI document gives such a view its security and 401/403 answers
+        # (web/openapi.py), so its docstring need not repeat them.
+        guarded.requires_token = True  # type: ignore[attr-defined]
         return guarded
 
     return decorate

@@ -16,18 +16,10 @@ from collections.abc import Iterator
 import pytest
 from admin_support import PASSWORD, Api, Keys, e164_agent, unique, unique_email
 from flask import Flask
-from support.app import BACKENDS, migrated_database, running_app
+from support.app import running_app
 
 from callback.services import accounts
 from callback.services.setup import add_agent
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    with migrated_database(request.param, tmp_path_factory.mktemp("db")) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
