@@ -3,6 +3,8 @@
 Page titles and URLs come from visitors' browsers, so any cell that a spreadsheet would read as
 a formula (starting with =, +, -, @, tab or carriage return) is prefixed with an apostrophe
 (OWASP's advice against CSV injection); the masked numbers, which start with "+", get it too.
+Callback ids are ours (URL-safe tokens that may start with "-") and are written as they are, so
+an export can be joined back to the API.
 """
 
 from __future__ import annotations
@@ -45,12 +47,18 @@ AGENT_COLUMNS = (
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+class Verbatim(str):
+    """A value we generated ourselves, such as an id: never a formula, written unchanged."""
+
+
 def cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)
+    if isinstance(value, Verbatim):
+        return text
     if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
         return "'" + text
     return text
@@ -61,7 +69,7 @@ def callbacks_csv(callbacks: Iterable[PeriodCallback]) -> str:
         CALLBACK_COLUMNS,
         (
             (
-                c.id,
+                Verbatim(c.id),
                 c.created_at,
                 c.widget,
                 c.status,
