@@ -49,7 +49,9 @@ __all__ = [
     "Reservation",
     "agent_on_shift",
     "available_candidates",
+    "count_on_shift",
     "expire_leases",
+    "free_members",
     "mark_on_call",
     "pick_agents",
     "release",
@@ -109,6 +111,28 @@ def available_candidates(
     # The ORDER BY is order_candidates' sort key in SQL, so a limited read is the head of the
     # full list; order_candidates still orders what was read, and stays the reference.
     return order_candidates(rule.strategy, candidates, rule.round_robin_cursor)
+
+
+def free_members(session: Session, rule_id: int, now: datetime, enough: int) -> int:
+    """How many members could be reserved right now, counted no further than `enough`: the
+    widget's config and every status poll ask "is anyone free?", and a rule of 10,000 agents
+    must not be read whole to answer it."""
+    query = _candidates_query(rule_id, ()).order_by(RuleMember.position)
+    return count_on_shift(session, query, now, enough)
+
+
+def count_on_shift(session: Session, query: Select[Any], now: datetime, enough: int) -> int:
+    """Rows of `query` (with `hours` and `time_zone` columns, in a stable order) whose agent is
+    on shift at `now`, counted no further than `enough`. Shifts are JSON read in Python, so the
+    rows are read a page at a time until `enough` are found or none are left."""
+    found, offset, page = 0, 0, enough + FIRST_BATCH_SLACK
+    while found < enough:
+        rows = session.execute(query.limit(page).offset(offset)).all()
+        found += sum(1 for row in rows if agent_on_shift(row.hours, row.time_zone, now))
+        if len(rows) < page:
+            break
+        offset += page
+    return min(found, enough)
 
 
 # Candidates read at first beyond the `count` wanted: enough for a few lost races and agents

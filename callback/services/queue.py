@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .. import flow
 from ..models import Agent, CallbackRequest, Presence, RuleMember, Widget
-from ..routing.reservation import agent_on_shift, available_candidates
+from ..routing.reservation import count_on_shift, free_members
 from . import machine
 
 # What we promise when an agent is free now.
@@ -33,13 +33,16 @@ def estimated_wait(
     every callback waiting now, i.e. a new request). None when nobody on shift can serve it."""
     if ahead is None:
         ahead = waiting(session, rule_id, now)
-    free = len(available_candidates(session, rule_id, now))
+    free = free_members(session, rule_id, now, enough=ahead + 1)
     if free > ahead:
         return PROMISE_SECONDS
-    staffed = _staffed(session, rule_id, now)
+    # Callbacks before this one that no free agent takes; with that many staffed agents or
+    # more, one round of calls reaches it, so counting further changes nothing.
+    behind = ahead - free + 1
+    staffed = _staffed(session, rule_id, now, enough=behind)
     if staffed == 0:
         return None
-    rounds = math.ceil((ahead - free + 1) / staffed)
+    rounds = math.ceil(behind / staffed)
     return PROMISE_SECONDS + rounds * (_handling_s(session, rule_id) + WRAP_UP_AND_DIAL_S)
 
 
@@ -60,9 +63,10 @@ def waiting(session: Session, rule_id: int, now: datetime, before: datetime | No
     return session.scalar(query) or 0
 
 
-def _staffed(session: Session, rule_id: int, now: datetime) -> int:
-    """Members online and on shift, busy or not: who will take the queue's next calls."""
-    rows = session.execute(
+def _staffed(session: Session, rule_id: int, now: datetime, enough: int) -> int:
+    """Members online and on shift, busy or not (who will take the queue's next calls),
+    counted no further than `enough`."""
+    query = (
         select(Agent.hours, Agent.time_zone)
         .join(RuleMember, RuleMember.agent_id == Agent.id)
         .where(
@@ -70,8 +74,9 @@ def _staffed(session: Session, rule_id: int, now: datetime) -> int:
             Agent.active.is_(True),
             Agent.presence == Presence.ONLINE,
         )
+        .order_by(RuleMember.position)
     )
-    return sum(1 for hours, tz in rows if agent_on_shift(hours, tz, now))
+    return count_on_shift(session, query, now, enough)
 
 
 def _handling_s(session: Session, rule_id: int) -> int:

@@ -16,7 +16,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from callback.db import session_scope
 from callback.models import AgentState, RoutingRule
-from callback.routing.reservation import FIRST_BATCH_SLACK, available_candidates, pick_agents
+from callback.routing.reservation import (
+    FIRST_BATCH_SLACK,
+    available_candidates,
+    free_members,
+    pick_agents,
+)
 from callback.routing.strategies import order_candidates
 
 MEMBERS = 3 * FIRST_BATCH_SLACK
@@ -77,3 +82,21 @@ def test_pick_agents_reads_on_when_the_whole_first_read_is_off_shift(
         rule = session.get_one(RoutingRule, rule_id)
         picked = pick_agents(session, rule, now, (), 1, lease_seconds=30)
     assert [r.agent_id for r in picked] == [ids[1 + FIRST_BATCH_SLACK]]
+
+
+def test_free_members_counts_past_a_first_page_off_shift_and_stops_at_enough(
+    factory: sessionmaker[Session],  # noqa: F811
+) -> None:
+    """The "is anyone free?" count reads pages until it has its answer: a first page of members off
+    shift or ringing does not hide the free ones after it, and counting stops at `enough`."""
+    now = datetime.now(UTC)
+    away = [{"hours": off_shift(now)}, {"state": AgentState.RINGING}] * (FIRST_BATCH_SLACK + 2)
+    free = [{}] * 5
+    rule_id, _ = make_rule(factory, "ordered", *away, *free)
+    with session_scope(factory) as session:
+        assert free_members(session, rule_id, now, enough=1) == 1
+        assert free_members(session, rule_id, now, enough=3) == 3
+        assert free_members(session, rule_id, now, enough=50) == len(free)
+        assert free_members(session, rule_id, now, enough=50) == len(
+            available_candidates(session, rule_id, now)
+        )
