@@ -230,6 +230,13 @@ def running_system(
         # The load comes from one address to one widget: the abuse limits would refuse it.
         "RATE_LIMIT_PER_IP": "1000000 per minute",
         "RATE_LIMIT_PER_WIDGET": "1000000 per minute",
+        # gunicorn's processes and threads, as `callback run` reads them (WEB_CONCURRENCY=2
+        # WEB_THREADS=4 compares the earlier defaults); the argv lands in the JSON.
+        **{
+            name: os.environ[name]
+            for name in ("WEB_CONCURRENCY", "WEB_THREADS")
+            if name in os.environ
+        },
         **(extra_env or {}),
     }
     schema = None

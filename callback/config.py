@@ -102,6 +102,11 @@ class Settings:
     # Calls placed per second by all workers together (CALLS_PER_SECOND; unset = no limit):
     # the carrier queues calls above the account's CPS, so we wait for a slot instead.
     calls_per_second: float | None = None
+    # gunicorn's processes and threads per process for the web (WEB_CONCURRENCY, WEB_THREADS),
+    # used by `callback run` and the Procfile alike. Processes, not threads, because a request
+    # is mostly Python on the CPU: threads of one process wait for each other's GIL.
+    web_concurrency: int = 4
+    web_threads: int = 1
 
     @property
     def uses_simulator(self) -> bool:
@@ -150,6 +155,8 @@ class Settings:
             ),
             **_abuse_settings(get, production),
             calls_per_second=_rate("CALLS_PER_SECOND", get("CALLS_PER_SECOND")),
+            web_concurrency=_count("WEB_CONCURRENCY", get("WEB_CONCURRENCY", "4"), 64),
+            web_threads=_count("WEB_THREADS", get("WEB_THREADS", "1"), 64),
         )
         settings.validate()
         return settings
@@ -221,6 +228,12 @@ class Settings:
                 raise ConfigError(f"ALERT_EMAIL has an address that is not one: {address!r}")
         if self.alert_emails and self.smtp_url is None:
             raise ConfigError("ALERT_EMAIL is set but SMTP_URL is not: set the SMTP server too")
+
+
+def _count(name: str, raw: str | None, most: int) -> int:
+    if raw is None or not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ConfigError(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
+    return int(raw)
 
 
 def _minutes(name: str, raw: str | None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callback.config import DEV_SECRET_KEY, ConfigError, Settings
+from callback.system import pieces
 
 PRODUCTION = {
     "TELEPHONY": "twilio",
@@ -55,8 +56,24 @@ def test_twilio_refuses_development_secrets(override, fix):
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL"),
         ({"QUEUE_MAX_WAIT": "2m"}, "QUEUE_MAX_WAIT"),
         ({"QUEUE_MAX_WAIT": "0"}, "QUEUE_MAX_WAIT"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY"),
+        ({"WEB_CONCURRENCY": "four"}, "WEB_CONCURRENCY"),
+        ({"WEB_THREADS": "65"}, "WEB_THREADS"),
     ],
 )
 def test_malformed_values_name_the_variable(env, name):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env(env)
+
+
+def test_callback_run_starts_gunicorn_with_the_web_settings():
+    """Processes, not threads, by default (README, Scaling); both are settings."""
+
+    def web_argv(env: dict[str, str]) -> list[str]:
+        (web,) = [p for p in pieces(Settings.from_env(env), 5000) if p.name == "web"]
+        return web.argv
+
+    default = web_argv({})
+    assert default[default.index("--workers") + 1 :][:3] == ["4", "--threads", "1"]
+    chosen = web_argv({"WEB_CONCURRENCY": "2", "WEB_THREADS": "4"})
+    assert chosen[chosen.index("--workers") + 1 :][:3] == ["2", "--threads", "4"]
