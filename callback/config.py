@@ -103,10 +103,11 @@ class Settings:
     # the carrier queues calls above the account's CPS, so we wait for a slot instead.
     calls_per_second: float | None = None
     # gunicorn's processes and threads per process for the web (WEB_CONCURRENCY, WEB_THREADS),
-    # used by `callback run` and the Procfile alike. Processes, not threads, because a request
-    # is mostly Python on the CPU: threads of one process wait for each other's GIL.
-    web_concurrency: int = 4
-    web_threads: int = 1
+    # used by `callback run` and the Procfile alike. Threads, because a webhook can wait on a
+    # row lock and a single-threaded process then serves nobody; more processes cut intake's
+    # tail under load (bench/README.md, "gunicorn: processes or threads").
+    web_concurrency: int = 2
+    web_threads: int = 4
 
     @property
     def uses_simulator(self) -> bool:
@@ -155,8 +156,8 @@ class Settings:
             ),
             **_abuse_settings(get, production),
             calls_per_second=_rate("CALLS_PER_SECOND", get("CALLS_PER_SECOND")),
-            web_concurrency=_count("WEB_CONCURRENCY", get("WEB_CONCURRENCY", "4"), 64),
-            web_threads=_count("WEB_THREADS", get("WEB_THREADS", "1"), 64),
+            web_concurrency=_count("WEB_CONCURRENCY", get("WEB_CONCURRENCY", "2"), 64),
+            web_threads=_count("WEB_THREADS", get("WEB_THREADS", "4"), 64),
         )
         settings.validate()
         return settings

@@ -67,13 +67,13 @@ def test_malformed_values_name_the_variable(env, name):
 
 
 def test_callback_run_starts_gunicorn_with_the_web_settings():
-    """Processes, not threads, by default (README, Scaling); both are settings."""
+    """2 processes × 4 threads by default (README, Scaling); both are settings."""
 
     def web_argv(env: dict[str, str]) -> list[str]:
         (web,) = [p for p in pieces(Settings.from_env(env), 5000) if p.name == "web"]
         return web.argv
 
     default = web_argv({})
-    assert default[default.index("--workers") + 1 :][:3] == ["4", "--threads", "1"]
-    chosen = web_argv({"WEB_CONCURRENCY": "2", "WEB_THREADS": "4"})
-    assert chosen[chosen.index("--workers") + 1 :][:3] == ["2", "--threads", "4"]
+    assert default[default.index("--workers") + 1 :][:3] == ["2", "--threads", "4"]
+    chosen = web_argv({"WEB_CONCURRENCY": "4", "WEB_THREADS": "1"})
+    assert chosen[chosen.index("--workers") + 1 :][:3] == ["4", "--threads", "1"]
