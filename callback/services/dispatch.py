@@ -233,6 +233,17 @@ def _nobody_free(
     return effects
 
 
+def would_only_wait(
+    session: Session, callback: CallbackRequest, rule: RoutingRule, anyone_free: bool
+) -> bool:
+    """Whether dispatching this waiting callback now could only leave it waiting: nobody in
+    its rule is free (`anyone_free`, from `free_members`) and someone who may free up is busy,
+    the test `_nobody_free` makes after failing to reserve anyone."""
+    if anyone_free:
+        return False
+    return _someone_may_free_up(session, rule, _exhausted_agents(callback, rule))
+
+
 def _someone_may_free_up(session: Session, rule: RoutingRule, exhausted: set[int]) -> bool:
     """An online member, not yet rung to exhaustion for this callback, busy with another call."""
     busy = session.scalar(

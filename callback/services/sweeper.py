@@ -2,7 +2,8 @@
 
 Every few seconds: free agents whose lease ran out, dispatch callbacks that are
 due (scheduled ones, retries, queued ones whose task was lost or that waited
-for a free agent: oldest first), reconcile agent legs that have been
+for a free agent: oldest first, and queued ones only when their rule has a free
+agent or nobody who could free up), reconcile agent legs that have been
 silent past their ring timeout by asking the carrier (the watchdog), and
 settle an agent's hang-up that waited in vain for news of its customer leg.
 """
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .. import flow, jobs
 from ..models import Agent, AgentState, CallbackRequest, Event, Leg
-from ..routing.reservation import expire_leases, release
+from ..routing.reservation import expire_leases, free_members, release
 from ..routing.strategies import ring_plan
 from . import carrier_events, context, dispatch, machine, notifications
 
@@ -46,6 +47,7 @@ def sweep() -> None:
         )
         to_dispatch: list[str] = []
         to_hedge: list[str] = []
+        anyone_free: dict[int, bool] = {}  # by rule, for this sweep
         for callback in due:
             if callback.status == flow.Status.SCHEDULED:
                 _, effects = machine.apply(session, callback, flow.Event(flow.EventType.DUE), now)
@@ -53,7 +55,7 @@ def sweep() -> None:
                     to_dispatch.append(callback.id)
             elif callback.accepted_leg_id is None:
                 match _next_step(session, callback, now):
-                    case jobs.DISPATCH:
+                    case jobs.DISPATCH if not _would_only_wait(session, callback, now, anyone_free):
                         to_dispatch.append(callback.id)
                     case jobs.HEDGE:
                         to_hedge.append(callback.id)
@@ -131,6 +133,21 @@ def _settle_held_endings(session: Session, now: datetime) -> list[str]:
         if outcome.applied:
             settled.append(callback.id)
     return settled
+
+
+def _would_only_wait(
+    session: Session, callback: CallbackRequest, now: datetime, anyone_free: dict[int, bool]
+) -> bool:
+    """A queued callback is dispatched again only if that could change something: while every
+    agent of its rule is busy, a task per waiting callback every sweep would only burn the
+    worker's CPU (a backlog of 100 is 50 fruitless tasks a second) when it is needed most.
+    Nobody free and nobody who could free up still goes to dispatch, which schedules it."""
+    if callback.status != flow.Status.QUEUED:
+        return False
+    rule = machine.rule_of(session, callback)
+    if rule.id not in anyone_free:
+        anyone_free[rule.id] = free_members(session, rule.id, now, enough=1) > 0
+    return dispatch.would_only_wait(session, callback, rule, anyone_free[rule.id])
 
 
 def _next_step(session: Session, callback: CallbackRequest, now: datetime) -> str | None:

@@ -121,6 +121,33 @@ def test_a_queued_callback_is_dispatched_by_the_sweep(app: Flask) -> None:
     assert swept(app, callback_id) == [jobs.DISPATCH]
 
 
+def test_the_sweep_leaves_the_queue_alone_while_every_agent_is_busy(app: Flask) -> None:
+    """A task per waiting callback every sweep could only leave each waiting; the first sweep
+    after an agent frees up dispatches the queue again."""
+    agent = unique_number()
+    key = shop("ordered", [agent])
+    first = request(app, key, unique_number())
+    dispatch.dispatch(first)  # the only agent rings for the first
+    waiting = request(app, key, unique_number())
+    assert swept(app, waiting) == []
+    with context.transaction() as session:
+        session.execute(
+            update(Agent)
+            .where(Agent.phone == agent)
+            .values(state=AgentState.AVAILABLE, reservation=None)
+        )
+    assert swept(app, waiting) == [jobs.DISPATCH]
+
+
+def test_the_sweep_dispatches_a_callback_nobody_could_ever_take(app: Flask) -> None:
+    """No member online to free up: the dispatch is what turns it into a scheduled callback."""
+    agent = unique_number()
+    callback_id = request(app, shop("ordered", [agent]), unique_number())
+    with context.transaction() as session:
+        session.execute(update(Agent).where(Agent.phone == agent).values(presence="offline"))
+    assert swept(app, callback_id) == [jobs.DISPATCH]
+
+
 def test_the_older_callback_gets_the_free_agent_even_from_the_newer_ones_task(
     app: Flask, carrier: FakeCarrier
 ) -> None:
