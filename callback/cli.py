@@ -88,7 +88,7 @@ def simulator(
 @click.option("--no-demo", is_flag=True, help="do not seed the demo widget and agents")
 def run(port: int, no_demo: bool) -> None:
     """Start the whole system: web, worker, beat (and the simulator); Ctrl-C stops it."""
-    from .system import pieces
+    from .system import Piece, pieces
 
     # Webhooks go to this port unless PUBLIC_URL says where the carrier reaches us.
     os.environ.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
@@ -109,24 +109,34 @@ def run(port: int, no_demo: bool) -> None:
     # also when started from a shell that ignores SIGINT in background jobs.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
+    from .supervisor import GaveUp, supervise
+
+    def launch(piece: Piece) -> subprocess.Popen[bytes]:
+        if piece.health_url:
+            process = processes.start(piece.argv, piece.health_url)
+        else:
+            process = subprocess.Popen(piece.argv)
+        if piece.name == "simulator" and demo:  # its phones live in its memory
+            from .services.demo import configure_demo_phones
+
+            configure_demo_phones(settings.twilio_api_base)
+        return process
+
+    parts = pieces(settings, port)
     started: list[subprocess.Popen[bytes]] = []
     try:
-        for piece in pieces(settings, port):
+        for piece in parts:
             click.echo(f"starting {piece.name}")
-            if piece.health_url:
-                started.append(processes.start(piece.argv, piece.health_url))
-            else:
-                started.append(subprocess.Popen(piece.argv))
-            if piece.name == "simulator" and demo:
-                from .services.demo import configure_demo_phones
-
-                configure_demo_phones(settings.twilio_api_base)
+            started.append(launch(piece))
         click.echo(f"Callback runs on http://127.0.0.1:{port} — Ctrl-C stops it.")
         if demo and password:
             click.echo(_demo_banner(port, settings.twilio_api_base, password))
-        started[0].wait()
+        supervise(parts, started, launch, click.echo)
     except KeyboardInterrupt:
         pass
+    except GaveUp as gave_up:
+        click.echo(str(gave_up), err=True)
+        raise SystemExit(gave_up.code) from None
     finally:
         for process in reversed(started):
             processes.stop(process)

@@ -203,6 +203,34 @@ def test_sigterm_stops_every_piece_too(started: Run) -> None:
     assert wait_until(lambda: _port_closed(web_port), 10, "the web port to close")
 
 
+def _worker_pid(run: Run) -> int | None:
+    """The Celery worker among the run's children (its command line names `worker.app worker`)."""
+    for pid in _children(run.process.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"worker.app" in argv and b"worker" in argv and _alive(pid):
+            return pid
+    return None
+
+
+def test_a_worker_that_dies_is_started_again(started: Run, tmp_path: Path) -> None:
+    """The fault suite saw a Celery worker die when Redis went away: `callback run` must not
+    be left taking callbacks that nobody dispatches."""
+    killed = _worker_pid(started)
+    assert killed is not None, started.output()
+    ready_file(tmp_path).unlink(missing_ok=True)
+    os.kill(killed, signal.SIGKILL)
+    assert wait_until(
+        lambda: _worker_pid(started) not in (None, killed), 30, "a new worker process"
+    )
+    # The new worker consumes: it writes its ready file once connected to the broker.
+    assert wait_until(ready_file(tmp_path).exists, 60, "the new worker to start consuming")
+    assert "worker exited with code -9; starting it again" in started.output()
+    assert started.process.poll() is None
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
