@@ -67,7 +67,7 @@ def test_malformed_values_name_the_variable(env, name):
 
 
 def test_callback_run_starts_gunicorn_with_the_web_settings():
-    """2 processes × 4 threads by default (README, Scaling); both are settings."""
+    """2 processes of 4 threads by default (README, Scaling); both are settings."""
 
     def web_argv(env: dict[str, str]) -> list[str]:
         (web,) = [p for p in pieces(Settings.from_env(env), 5000) if p.name == "web"]
