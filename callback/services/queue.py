@@ -26,14 +26,23 @@ RECENT_CALLS = 20
 WRAP_UP_AND_DIAL_S = 25  # wrap-up, then ringing and the whisper for the next agent
 
 
-def estimated_wait(
-    session: Session, rule_id: int, now: datetime, ahead: int | None = None
-) -> int | None:
-    """Seconds until an agent calls back a callback with `ahead` callbacks before it (default:
-    every callback waiting now, i.e. a new request). None when nobody on shift can serve it."""
-    if ahead is None:
-        ahead = waiting(session, rule_id, now)
+def availability(session: Session, rule_id: int, now: datetime) -> tuple[bool, int | None]:
+    """For the widget's config: whether an agent is free now, and a new request's estimated
+    wait (`estimated_wait`), from one count of who is free."""
+    ahead = waiting(session, rule_id, now)
+    free = free_members(session, rule_id, now, enough=ahead + 1)  # at least 1 counts as free
+    return free > 0, _wait(session, rule_id, now, ahead, free)
+
+
+def estimated_wait(session: Session, rule_id: int, now: datetime, ahead: int) -> int | None:
+    """Seconds until an agent calls back a callback with `ahead` callbacks before it. None when
+    nobody on shift can serve it."""
     free = free_members(session, rule_id, now, enough=ahead + 1)
+    return _wait(session, rule_id, now, ahead, free)
+
+
+def _wait(session: Session, rule_id: int, now: datetime, ahead: int, free: int) -> int | None:
+    """`estimated_wait` given `free`, the members free now counted up to `ahead + 1`."""
     if free > ahead:
         return PROMISE_SECONDS
     # Callbacks before this one that no free agent takes; with that many staffed agents or
@@ -110,4 +119,4 @@ def eta_for(session: Session, callback: CallbackRequest, now: datetime) -> int |
     return estimated_wait(session, rule_id, now, ahead=ahead)
 
 
-__all__ = ["PROMISE_SECONDS", "estimated_wait", "eta_for", "waiting"]
+__all__ = ["PROMISE_SECONDS", "availability", "estimated_wait", "eta_for", "waiting"]

@@ -30,7 +30,6 @@ from sqlalchemy import select
 
 from .. import hours, i18n
 from ..models import CallbackRequest, Widget
-from ..routing.reservation import free_members
 from . import context, queue
 
 __all__ = ["DEFAULT_TRIGGERS", "RULES", "callback_origins", "config_for", "widget_origins"]
@@ -68,8 +67,7 @@ def config_for(key: str, wanted_languages: list[str]) -> dict[str, Any] | None:
         widget = session.scalars(select(Widget).where(Widget.public_key == key)).one_or_none()
         if widget is None:
             return None
-        agent_free = free_members(session, widget.routing_rule_id, now, enough=1) > 0
-        eta = queue.estimated_wait(session, widget.routing_rule_id, now)
+        agent_free, eta = queue.availability(session, widget.routing_rule_id, now)
         week, holidays = hours.split_schedule(widget.hours)
         open_now = hours.is_open(week, widget.time_zone, now, holidays)
         overrides = {k: v for k, v in (widget.texts or {}).items() if _LANGUAGE_KEY.match(k)}
