@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -35,6 +36,8 @@ MAX_TITLE = 300
 class IntakeError(Exception):
     """A request we refuse: becomes 422 {"error": {"code", "message", "field"}}."""
 
+    status = 422
+
     def __init__(
         self,
         code: str,
@@ -56,6 +59,23 @@ class DailyCapReached(IntakeError):
             "We cannot take more callback requests today; please try again tomorrow.",
         )
         self.retry_after = retry_after
+
+
+class OriginNotAllowed(IntakeError):
+    """A page on a site the widget does not list sent the request: 403, nothing stored."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            "origin_not_allowed",
+            "This widget may not be used on this website; add the site to the widget's origins.",
+        )
+
+
+def any_origin(allowed_origins: list[str]) -> bool:
+    """The origin check of a request that came from no browser page (CLI, tests)."""
+    return True
 
 
 @dataclass(frozen=True)
@@ -81,7 +101,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def request_callback(payload: Any) -> Accepted:
+def request_callback(
+    payload: Any, origin_allowed: Callable[[list[str]], bool] = any_origin
+) -> Accepted:
+    """Store the visitor's request and enqueue its dispatch; or refuse it with IntakeError.
+
+    `origin_allowed` is asked, with the widget's `allowed_origins`, whether the page that sent
+    the request may use this widget (web/cors.py): asked here, where the widget is read anyway,
+    so that a POST costs one transaction."""
     fields = _fields(payload)
     now = context.now()
     with context.transaction() as session:
@@ -92,6 +119,8 @@ def request_callback(payload: Any) -> Accepted:
             raise IntakeError(
                 "unknown_widget", "No widget has this key; check data-widget.", "widget"
             )
+        if not origin_allowed(list(widget.allowed_origins or ())):
+            raise OriginNotAllowed()
         phone = _phone(widget, fields["phone"])
         due_at = _within_hours(widget, _due_at(fields.get("scheduled_for"), now), now)
         existing = _live_callback(session, widget.id, phone)

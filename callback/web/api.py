@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from flask_limiter.util import get_remote_address
 
 from ..services import intake, status
+from .cors import posted_origin_allowed
 from .errors import error_response
 from .limits import guard_create, public_limits, rate_limited
 
@@ -22,7 +23,7 @@ def create_callback() -> tuple[Response, int]:
     if refused is not None:
         return refused, refused.status_code
     try:
-        accepted = intake.request_callback(payload)
+        accepted = intake.request_callback(payload, origin_allowed=posted_origin_allowed)
     except intake.DailyCapReached as reached:
         return rate_limited_cap(reached), 429
     if accepted.created and isinstance(payload, dict):

@@ -9,7 +9,8 @@ The widget runs on the shop's pages and calls us cross-origin. Policy, per endpo
   names the widget, and a status GET belongs to a callback of one widget. Their responses carry
   the header only for that widget's origins. Because a preflight answered for every origin lets
   any page *send* the POST, a POST whose `Origin` is not allowed is refused with 403
-  `origin_not_allowed` before it is stored: CORS alone only stops a page from *reading* the
+  `origin_not_allowed` before it is stored (intake asks `posted_origin_allowed` when it reads
+  the widget, in the same transaction): CORS alone only stops a page from *reading* the
   answer, and a callback placed by a foreign page would still ring a phone.
 - A widget whose `allowed_origins` is empty accepts every origin. Such a widget is a development
   or demo widget (`callback widget add` without `--origin`); a shop lists its origins to lock it
@@ -30,9 +31,8 @@ from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..services import widget_config
-from .errors import error_response
 
-__all__ = ["register_cors"]
+__all__ = ["posted_origin_allowed", "register_cors"]
 
 ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Content-Type"
@@ -40,7 +40,6 @@ PREFLIGHT_MAX_AGE = "600"
 
 
 def register_cors(app: Flask) -> None:
-    app.before_request(_refuse_foreign_post)
     app.after_request(_add_headers)
 
 
@@ -70,7 +69,8 @@ def _allows(origins: list[str] | None, origin: str) -> bool:
 
 
 def _posted_widget_origins() -> list[str] | None:
-    """The allowed origins of the widget named in the POST body (looked up once per request)."""
+    """The allowed origins of the widget named in the POST body (looked up once per request,
+    unless intake read the widget already)."""
     if "cors_origins" not in g:
         try:
             payload: Any = request.get_json(silent=True)
@@ -83,17 +83,12 @@ def _posted_widget_origins() -> list[str] | None:
     return origins
 
 
-def _refuse_foreign_post() -> Response | None:
+def posted_origin_allowed(origins: list[str]) -> bool:
+    """Whether the page that sent this POST may use the widget whose `origins` these are;
+    intake asks it when it reads the widget, and the answer's CORS headers reuse them."""
+    g.cors_origins = origins
     origin = _origin()
-    if origin is None or request.method != "POST" or request.path != "/api/v1/callbacks":
-        return None
-    if _allows(_posted_widget_origins(), origin):
-        return None
-    return error_response(
-        403,
-        "origin_not_allowed",
-        "This widget may not be used on this website; add the site to the widget's origins.",
-    )
+    return origin is None or _allows(origins, origin)
 
 
 def _actual_origins(endpoint: str) -> list[str] | None:
