@@ -49,6 +49,7 @@ __all__ = [
     "Reservation",
     "agent_on_shift",
     "available_candidates",
+    "candidate_page",
     "count_on_shift",
     "expire_leases",
     "free_members",
@@ -97,20 +98,36 @@ def available_candidates(
     A hint, not a promise: an agent listed here can be reserved by someone else a moment later,
     which `reserve` detects.
     """
+    candidates, _ = candidate_page(session, rule_id, now, exclude_agent_ids, rule, limit)
+    return candidates
+
+
+def candidate_page(
+    session: Session,
+    rule_id: int,
+    now: datetime,
+    exclude_agent_ids: Collection[int] = (),
+    rule: RoutingRule | None = None,
+    limit: int | None = None,
+) -> tuple[list[CandidateView], bool]:
+    """`available_candidates`, and whether the read reached the last matching member (so a
+    read without the limit would find nobody more)."""
     order = _strategy_order(rule) if rule is not None else [RuleMember.position]
     query = _candidates_query(rule_id, exclude_agent_ids).order_by(*order)
     if limit is not None:
         query = query.limit(limit)
+    rows = session.execute(query).all()
+    complete = limit is None or len(rows) < limit
     candidates = [
         CandidateView(row.agent_id, row.position, row.last_call_ended_at)
-        for row in session.execute(query)
+        for row in rows
         if agent_on_shift(row.hours, row.time_zone, now)
     ]
     if rule is None:
-        return candidates
+        return candidates, complete
     # The ORDER BY is order_candidates' sort key in SQL, so a limited read is the head of the
     # full list; order_candidates still orders what was read, and stays the reference.
-    return order_candidates(rule.strategy, candidates, rule.round_robin_cursor)
+    return order_candidates(rule.strategy, candidates, rule.round_robin_cursor), complete
 
 
 def free_members(session: Session, rule_id: int, now: datetime, enough: int) -> int:
@@ -224,7 +241,7 @@ def pick_agents(
     tried = set(exclude_agent_ids)
     # The head of the strategy order first; the rest only if races or shifts used it up.
     for limit in (count + FIRST_BATCH_SLACK, None):
-        candidates = available_candidates(session, rule.id, now, tried, rule, limit)
+        candidates, complete = candidate_page(session, rule.id, now, tried, rule, limit)
         for candidate in candidates:
             if len(reserved) >= count:
                 break
@@ -233,7 +250,7 @@ def pick_agents(
             if reservation is not None:
                 reserved.append(reservation)
                 last_position = candidate.position
-        if len(reserved) >= count:
+        if len(reserved) >= count or complete:  # enough, or nobody left to read
             break
     if rule.strategy == Strategy.ROUND_ROBIN and last_position is not None:
         # A concurrent pick may write its own cursor; the last writer wins, which only skews

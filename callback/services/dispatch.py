@@ -81,7 +81,8 @@ def _take_turn(callback_id: str, hedge: bool) -> Turn | str:
             return Turn.DONE
         rule = machine.rule_of(session, callback)
         plan = ring_plan(rule)
-        ringing = machine.state_of(callback, rule).active_legs
+        state = machine.state_of(callback, rule)
+        ringing = state.active_legs
         if ringing and not hedge:
             return Turn.DONE  # their outcome (or the hedge timer) decides what happens next
         older = _waiting_before(session, callback, rule, now)
@@ -91,15 +92,13 @@ def _take_turn(callback_id: str, hedge: bool) -> Turn | str:
         count = 1 if ringing else plan.initial
         lease = plan.ring_timeout_s + LEASE_GRACE_S
         # Everyone once before anyone twice; then the next round, up to max_rounds.
-        reserved = pick_agents(
-            session, rule, now, _rung_this_round(session, callback, rule) | busy, count, lease
-        )
+        this_round = _rung_this_round(session, callback, rule) | busy
+        reserved = pick_agents(session, rule, now, this_round, count, lease)
+        next_round = _exhausted_agents(callback, rule) | busy
+        if not reserved and next_round != this_round:  # the same read would find nobody again
+            reserved = pick_agents(session, rule, now, next_round, count, lease)
         if not reserved:
-            reserved = pick_agents(
-                session, rule, now, _exhausted_agents(callback, rule) | busy, count, lease
-            )
-        if not reserved:
-            effects = _nobody_free(session, callback, rule, ringing, now)
+            effects = _nobody_free(session, callback, state, rule, now)
             placed: list[PlacedLeg] = []
         else:
             placed, effects = _start_legs(session, callback, reserved, plan.ring_timeout_s, now)
@@ -114,7 +113,11 @@ def _take_turn(callback_id: str, hedge: bool) -> Turn | str:
 def _waiting_before(
     session: Session, callback: CallbackRequest, rule: RoutingRule, now: datetime
 ) -> str | None:
-    """The oldest callback of the same rule still waiting for its first agent, if older."""
+    """The oldest callback of the same rule still waiting for its first agent, if older.
+
+    One that another dispatcher has locked is being served right now and is skipped: under a
+    backlog, every worker thread would otherwise queue up behind the same oldest row, serve
+    it in turn (finding it served) and move on to the next, several turns per task."""
     if callback.status != flow.Status.QUEUED or callback.legs:
         return None
     return session.scalar(
@@ -129,6 +132,7 @@ def _waiting_before(
         )
         .order_by(CallbackRequest.created_at)
         .limit(1)
+        .with_for_update(of=CallbackRequest, skip_locked=True)
     )
 
 
@@ -221,15 +225,16 @@ def _start_legs(
 def _nobody_free(
     session: Session,
     callback: CallbackRequest,
+    state: flow.CallbackState,
     rule: RoutingRule,
-    ringing: frozenset[str],
     now: datetime,
 ) -> machine.Effects:
     """No agent could be reserved: wait in the queue if someone may free up, else give up."""
-    if ringing or _someone_may_free_up(session, rule, _exhausted_agents(callback, rule)):
+    exhausted = _exhausted_agents(callback, rule)
+    if state.active_legs or _someone_may_free_up(session, rule, exhausted):
         return machine.Effects()  # stays queued/calling; the sweeper dispatches it again
     event = flow.Event(flow.EventType.NO_AGENT_AVAILABLE)
-    _, effects = machine.apply(session, callback, event, now)
+    _, effects = machine.apply(session, callback, event, now, state=state)
     return effects
 
 

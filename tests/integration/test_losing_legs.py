@@ -119,6 +119,36 @@ def test_a_reservation_skips_an_agent_another_transaction_holds(app: Flask, data
         assert reserve(session, agent.id, 20, now) is not None  # free again: reserved
 
 
+def test_a_dispatcher_does_not_line_up_behind_a_callback_another_one_is_serving(
+    app: Flask, database_url: str
+):
+    """First come, first served lets an older waiting callback go first, unless another
+    dispatcher holds it (is serving it right now): under a backlog every worker thread would
+    otherwise wait for the same oldest row, find it served, and go on to the next."""
+    if not is_postgresql(database_url):
+        pytest.skip("SQLite has a single writer: no row is ever held by someone else")
+    rule = f"rule-{secrets.token_hex(4)}"
+    add_agent("Dana", number(), rule=rule)
+    key = add_widget("Shop", region="EE", countries=["EE"], rule=rule)
+    client = app.test_client()
+    older, newer = (
+        client.post("/api/v1/callbacks", json={"widget": key, "phone": number()}).get_json()["id"]
+        for _ in range(2)
+    )
+    with context.transaction() as holder:
+        machine.lock_callback(holder, older)  # another dispatcher is serving it
+        with context.transaction() as other:
+            callback = machine.lock_callback(other, newer)
+            assert callback is not None
+            rule_row = machine.rule_of(other, callback)
+            assert dispatch._waiting_before(other, callback, rule_row, context.now()) is None
+    with context.transaction() as session:
+        callback = machine.lock_callback(session, newer)
+        assert callback is not None
+        rule_row = machine.rule_of(session, callback)
+        assert dispatch._waiting_before(session, callback, rule_row, context.now()) == older
+
+
 def test_wrap_up_counts_from_the_end_of_the_agents_own_call(app: Flask):
     winner, _ = two_agents_ringing(app)
     carrier_events.agent_answered(winner)

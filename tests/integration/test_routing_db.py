@@ -177,14 +177,14 @@ def test_pick_agents_skips_an_agent_lost_to_a_race(
 ) -> None:
     """Another dispatcher reserves the first candidate after the candidates were read."""
     rule_id, ids = make_rule(factory, "ordered", {}, {}, {})
-    real = routing.reservation.available_candidates
+    real = routing.reservation.candidate_page
 
-    def stale(session: Session, *args: Any) -> list[CandidateView]:
-        seen = real(session, *args)
+    def stale(session: Session, *args: Any) -> tuple[list[CandidateView], bool]:
+        seen, complete = real(session, *args)
         assert reserve(session, seen[0].agent_id, LEASE_S, datetime.now(UTC)) is not None
-        return seen
+        return seen, complete
 
-    monkeypatch.setattr(routing.reservation, "available_candidates", stale)
+    monkeypatch.setattr(routing.reservation, "candidate_page", stale)
     assert [r.agent_id for r in pick(factory, rule_id, count=1)] == [ids[1]]
 
 
