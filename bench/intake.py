@@ -1,7 +1,7 @@
 """Intake: POST /api/v1/callbacks until its 202, at steady offered rates.
 
     .venv/bin/python bench/intake.py [--db postgres|sqlite] [--steady 50] [--rates 100,200,…]
-                                     [--seconds 10] [--smoke] [--out FILE]
+                                     [--steady-seconds 30] [--seconds 10] [--smoke] [--out FILE]
 
 Starts the whole system (simulator, gunicorn, Celery worker and beat) on a fresh instance
 folder, warms it up, then a separate load process, `wrk` (Debian's package, C, epoll) with
@@ -41,6 +41,7 @@ from common import (
     FINAL_STATUSES,
     REPO,
     RESULTS,
+    WARMUP_WIDGET,
     System,
     process_exits,
     read,
@@ -55,6 +56,8 @@ from sqlalchemy import Select, func, select
 from callback import processes
 from callback.models import CallbackRequest, Widget
 
+# Seconds at the steady rate on the warm-up widget before the steady step (see warm_at_rate).
+WARM_AT_RATE_S = 3.0
 STEADY_TARGET_P99_MS = 20.0  # issue #3, at 50/s with the worker running
 RISING_TARGET_RATE = 1000.0  # issue #8: at least this many requests/s …
 RISING_TARGET_P99_MS = 50.0  # … with p99 at most this
@@ -70,28 +73,40 @@ def main() -> int:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
     parser.add_argument("--steady", type=float, default=50.0, help="requests/s with the worker")
     parser.add_argument("--rates", default=",".join(map(str, DEFAULT_RATES)))
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each step")
+    parser.add_argument(
+        "--steady-seconds",
+        type=float,
+        default=30.0,
+        help="length of the steady step (at 50/s, 30 s is 1,500 requests: p99 is the 15th "
+        "slowest, not the 5th of a 10-s step)",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each rising step")
     parser.add_argument("--smoke", action="store_true", help="two short steps (CI)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the instance folder")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",") if r.strip()]
     if args.smoke:
-        args.steady, rates, args.seconds = 20.0, [40.0], 2.0
-    if not (0 < args.seconds <= 120 and all(0 < r <= 5000 for r in [args.steady, *rates])):
-        parser.error("keep to --seconds ≤ 120 and rates ≤ 5000 per second")
+        args.steady, rates, args.seconds, args.steady_seconds = 20.0, [40.0], 2.0, 2.0
+    lengths = (args.seconds, args.steady_seconds)
+    if not (
+        all(0 < s <= 120 for s in lengths) and all(0 < r <= 5000 for r in [args.steady, *rates])
+    ):
+        parser.error("keep to --seconds and --steady-seconds ≤ 120, rates ≤ 5000 per second")
     if shutil.which("wrk") is None:
         parser.error("needs wrk, the HTTP load generator: apt-get install wrk")
     out = args.out or RESULTS / f"intake-{args.db}.json"
 
     with running_system(args.db, keep=args.keep) as system:
         warm_up(system)
+        warmed = warm_at_rate(system, args.steady)
         began = time.time()
-        steady = run_step(system, args.steady, args.seconds, step=0)
+        steady = run_step(system, args.steady, args.steady_seconds, step=0)
         steady["worker"] = {
             "callbacks_by_status": _statuses(system),
             "all_finished_s_after_last_request": _drain(system, steady["requests"]),
         }
+        steady["warm_up_at_rate"] = warmed
         _stop_worker_and_beat(system)
         ceiling = framework_ceiling(system, args.seconds)
         rising = [
@@ -109,6 +124,7 @@ def main() -> int:
             "load": "wrk (bench/intake_load.lua): open loop, each thread spacing its requests",
             "steady_rate_per_s": args.steady,
             "rising_rates_per_s": rates,
+            "steady_seconds": args.steady_seconds,
             "seconds_per_step": args.seconds,
             "widget_rule": "no agents (each callback becomes a scheduled one when dispatched)",
             "steady_with_worker": True,
@@ -126,7 +142,24 @@ def main() -> int:
     return 0 if errors == 0 else 1
 
 
-def run_step(system: System, rate: float, seconds: float, step: int) -> dict[str, Any]:
+def warm_at_rate(system: System, rate: float, seconds: float = WARM_AT_RATE_S) -> dict[str, Any]:
+    """A few seconds at the steady rate on the warm-up widget, until the worker has settled
+    them, before the steady step is measured: `warm_up` sends one request at a time, so the
+    web's other threads would open their database connections (a new PostgreSQL backend
+    each) inside the measured seconds, a cold start a server running for days never sees."""
+    step = run_step(system, rate, seconds, step=-1, widget=WARMUP_WIDGET)
+    settled = _drain(system, None, widget=WARMUP_WIDGET)
+    return {
+        "seconds": seconds,
+        "requests": step["requests"],
+        "p99_ms": step["latency"]["p99_ms"],
+        "settled_s_after": settled,
+    }
+
+
+def run_step(
+    system: System, rate: float, seconds: float, step: int, widget: str = BENCH_WIDGET
+) -> dict[str, Any]:
     """One wrk run at `rate` requests/s for `seconds`: its counts, latencies, and the CPU
     time each part of the system spent per request."""
     threads = 1 if rate <= 400 else 2
@@ -143,7 +176,7 @@ def run_step(system: System, rate: float, seconds: float, step: int) -> dict[str
         system.web_url,
         "--",
         f"{rate:g}",
-        BENCH_WIDGET,
+        widget,
         str(base),
         "t" * threads,
     ]
@@ -245,12 +278,12 @@ def _stop_worker_and_beat(system: System) -> None:
             processes.stop(process)
 
 
-def _bench_callbacks(*columns: Any) -> Select[Any]:
+def _bench_callbacks(*columns: Any, widget: str = BENCH_WIDGET) -> Select[Any]:
     return (
         select(*columns)
         .select_from(CallbackRequest)
         .join(Widget, Widget.id == CallbackRequest.widget_id)
-        .where(Widget.public_key == BENCH_WIDGET)
+        .where(Widget.public_key == widget)
     )
 
 
@@ -262,12 +295,16 @@ def _statuses(system: System) -> dict[str, int]:
     return {status: count for status, count in rows}
 
 
-def _drain(system: System, total: int, timeout: float = 60) -> float | None:
-    """Seconds until the worker has finished every benchmark callback (None: not in time, or
-    the worker is gone)."""
+def _drain(
+    system: System, total: int | None, timeout: float = 60, widget: str = BENCH_WIDGET
+) -> float | None:
+    """Seconds until the worker has finished `total` callbacks of the widget, or all of them
+    (None: not in time, or the worker is gone)."""
     engine = system.engine()
     final = sorted(FINAL_STATUSES)
-    query = _bench_callbacks(func.count()).where(CallbackRequest.status.in_(final))
+    query = _bench_callbacks(func.count(), widget=widget).where(CallbackRequest.status.in_(final))
+    if total is None:
+        total = read(engine, _bench_callbacks(func.count(), widget=widget))[0][0]
     began = time.monotonic()
     try:
         while time.monotonic() - began < timeout and "worker" not in system.exits:

@@ -20,6 +20,9 @@ def test_intake_benchmark_smoke(tmp_path: Path) -> None:
     assert steady["accepted"] == steady["requests"]
     # Every callback the steady step made was taken up by the worker and finished.
     assert steady["worker"]["all_finished_s_after_last_request"] is not None, steady["worker"]
+    # The warm-up at the steady rate ran, and the worker settled it before the measured step.
+    warmed = steady["warm_up_at_rate"]
+    assert warmed["requests"] > 0 and warmed["settled_s_after"] is not None, warmed
     assert [step["offered_rate_per_s"] for step in rising] == [40.0]
     assert rising[0]["accepted"] == rising[0]["requests"] > 0
     for step in (steady, *rising):
