@@ -40,6 +40,8 @@ def pieces(settings: Settings, port: int, simulator_time_scale: float = 1.0) -> 
             [
                 *bin_dir,
                 "gunicorn",
+                "--config",
+                "python:callback.gunicorn_config",
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
