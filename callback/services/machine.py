@@ -20,7 +20,7 @@ from .. import flow, jobs
 from ..models import CallbackRequest, Event, Leg, RoutingRule
 from ..routing.page_routes import widget_routes
 from ..routing.reservation import mark_on_call, release
-from ..routing.selection import rule_for
+from ..routing.selection import Route, rule_for
 from . import scheduling, timeline
 from .notifications import status_changed
 
@@ -58,10 +58,15 @@ def lock_callback(session: Session, callback_id: str) -> CallbackRequest | None:
     ).one_or_none()
 
 
-def rule_of(session: Session, callback: CallbackRequest) -> RoutingRule:
-    """The widget's rule, or the rule of its first page route matching the callback's page."""
+def rule_of(
+    session: Session, callback: CallbackRequest, routes: list[Route] | None = None
+) -> RoutingRule:
+    """The widget's rule, or the rule of its first page route matching the callback's page.
+    `routes`: the widget's page routes when the caller has read them already (the sweep reads
+    them once per widget, not once per callback)."""
     widget = callback.widget
-    routes = widget_routes(session, widget.id)
+    if routes is None:
+        routes = widget_routes(session, widget.id)
     rule_id = rule_for(routes, widget.routing_rule_id, callback.page_url) if routes else None
     return session.get_one(RoutingRule, rule_id or widget.routing_rule_id)
 

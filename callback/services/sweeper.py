@@ -11,14 +11,17 @@ settle an agent's hang-up that waited in vain for news of its customer leg.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .. import flow, jobs
-from ..models import Agent, AgentState, CallbackRequest, Event, Leg
+from ..models import Agent, AgentState, CallbackRequest, Event, Leg, RoutingRule
+from ..routing.page_routes import widget_routes
 from ..routing.reservation import expire_leases, free_members, release
+from ..routing.selection import Route
 from ..routing.strategies import ring_plan
 from . import carrier_events, context, dispatch, machine, notifications
 
@@ -47,15 +50,15 @@ def sweep() -> None:
         )
         to_dispatch: list[str] = []
         to_hedge: list[str] = []
-        anyone_free: dict[int, bool] = {}  # by rule, for this sweep
+        memo = _SweepMemo()
         for callback in due:
             if callback.status == flow.Status.SCHEDULED:
                 _, effects = machine.apply(session, callback, flow.Event(flow.EventType.DUE), now)
                 if effects.dispatch:
                     to_dispatch.append(callback.id)
             elif callback.accepted_leg_id is None:
-                match _next_step(session, callback, now):
-                    case jobs.DISPATCH if not _would_only_wait(session, callback, now, anyone_free):
+                match _next_step(session, callback, now, memo):
+                    case jobs.DISPATCH if not _would_only_wait(session, callback, now, memo):
                         to_dispatch.append(callback.id)
                     case jobs.HEDGE:
                         to_hedge.append(callback.id)
@@ -135,8 +138,27 @@ def _settle_held_endings(session: Session, now: datetime) -> list[str]:
     return settled
 
 
+@dataclass
+class _SweepMemo:
+    """What one sweep reads once per widget or rule rather than once per waiting callback:
+    while every agent is busy, up to BATCH callbacks of the same few widgets wait."""
+
+    routes: dict[int, list[Route]] = field(default_factory=dict)  # by widget
+    # Held so the session's identity map (weakly referencing) keeps them: one SELECT each.
+    rules: dict[int, RoutingRule] = field(default_factory=dict)
+    anyone_free: dict[int, bool] = field(default_factory=dict)  # by rule
+    may_free_up: dict[int, bool] = field(default_factory=dict)  # by rule, for unrung callbacks
+
+    def rule_of(self, session: Session, callback: CallbackRequest) -> RoutingRule:
+        if callback.widget_id not in self.routes:
+            self.routes[callback.widget_id] = widget_routes(session, callback.widget_id)
+        rule = machine.rule_of(session, callback, self.routes[callback.widget_id])
+        self.rules[rule.id] = rule
+        return rule
+
+
 def _would_only_wait(
-    session: Session, callback: CallbackRequest, now: datetime, anyone_free: dict[int, bool]
+    session: Session, callback: CallbackRequest, now: datetime, memo: _SweepMemo
 ) -> bool:
     """A queued callback is dispatched again only if that could change something: while every
     agent of its rule is busy, a task per waiting callback every sweep would only burn the
@@ -144,13 +166,19 @@ def _would_only_wait(
     Nobody free and nobody who could free up still goes to dispatch, which schedules it."""
     if callback.status != flow.Status.QUEUED:
         return False
-    rule = machine.rule_of(session, callback)
-    if rule.id not in anyone_free:
-        anyone_free[rule.id] = free_members(session, rule.id, now, enough=1) > 0
-    return dispatch.would_only_wait(session, callback, rule, anyone_free[rule.id])
+    rule = memo.rule_of(session, callback)
+    if rule.id not in memo.anyone_free:
+        memo.anyone_free[rule.id] = free_members(session, rule.id, now, enough=1) > 0
+    if memo.anyone_free[rule.id] or callback.legs:  # rung before: its own exhausted agents
+        return dispatch.would_only_wait(session, callback, rule, memo.anyone_free[rule.id])
+    if rule.id not in memo.may_free_up:
+        memo.may_free_up[rule.id] = dispatch.would_only_wait(session, callback, rule, False)
+    return memo.may_free_up[rule.id]
 
 
-def _next_step(session: Session, callback: CallbackRequest, now: datetime) -> str | None:
+def _next_step(
+    session: Session, callback: CallbackRequest, now: datetime, memo: _SweepMemo
+) -> str | None:
     """The task a waiting callback needs, if its own task may have been lost.
 
     Queued: dispatch. Ringing: nothing (the legs' outcomes decide), unless the rule
@@ -159,7 +187,7 @@ def _next_step(session: Session, callback: CallbackRequest, now: datetime) -> st
     """
     if callback.status == flow.Status.QUEUED:
         return jobs.DISPATCH
-    rule = machine.rule_of(session, callback)
+    rule = memo.rule_of(session, callback)
     ringing = machine.state_of(callback, rule).active_legs
     if not ringing:
         return jobs.DISPATCH

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
-from support.app import BACKENDS, migrated_database, queued_tasks, running_app
+from sqlalchemy import event, select, update
+from support.app import BACKENDS, is_postgresql, migrated_database, queued_tasks, running_app
 from support.carrier import FakeCarrier
 
 from callback import jobs
@@ -137,6 +137,46 @@ def test_the_sweep_leaves_the_queue_alone_while_every_agent_is_busy(app: Flask) 
             .values(state=AgentState.AVAILABLE, reservation=None)
         )
     assert swept(app, waiting) == [jobs.DISPATCH]
+
+
+def test_a_sweep_reads_routes_and_availability_once_per_widget_not_per_callback(
+    database_url: str, tmp_path: Path
+) -> None:
+    """While every agent is busy, up to a hundred callbacks of one widget wait; the sweep's
+    reads for them (the widget's page routes, whether anyone could free up) do not grow with
+    their number. A database of its own, so no other test's callbacks are in the sweep."""
+    backend = "postgresql" if is_postgresql(database_url) else "sqlite"
+    with (
+        migrated_database(backend, tmp_path / "db") as url,
+        running_app(url, tmp_path / "app") as app,
+        app.app_context(),
+    ):
+        app.extensions["provider"] = FakeCarrier()
+        key = shop("ordered", [unique_number()])
+        dispatch.dispatch(request(app, key, unique_number()))  # the only agent is busy now
+        statements: list[str] = []
+        engine = app.extensions["db"].kw["bind"]
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        def statements_of_a_sweep() -> int:
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                sweeper.sweep()
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            return len(statements)
+
+        for _ in range(2):
+            request(app, key, unique_number())
+        with_two = statements_of_a_sweep()
+        for _ in range(6):
+            request(app, key, unique_number())
+        assert statements_of_a_sweep() == with_two
+        # And neither sweep sent a dispatch for them: the 9 are intake's own, one per POST.
+        assert [name for name, _ in queued_tasks(app)].count(jobs.DISPATCH) == 9
 
 
 def test_the_sweep_dispatches_a_callback_nobody_could_ever_take(app: Flask) -> None:
