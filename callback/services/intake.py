@@ -34,7 +34,8 @@ MAX_TITLE = 300
 
 
 class IntakeError(Exception):
-    """A request we refuse: becomes 422 {"error": {"code", "message", "field"}}."""
+    """A request we refuse: becomes `status` (422 unless a subclass says otherwise) with
+    {"error": {"code", "message", "field"}}."""
 
     status = 422
 
@@ -59,6 +60,15 @@ class DailyCapReached(IntakeError):
             "We cannot take more callback requests today; please try again tomorrow.",
         )
         self.retry_after = retry_after
+
+
+class InvalidJson(IntakeError):
+    """The body is not a JSON object: 400, the request itself is malformed."""
+
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("invalid_json", "Send a JSON object with the widget key and the phone.")
 
 
 class OriginNotAllowed(IntakeError):
@@ -223,7 +233,7 @@ def _within_hours(widget: Widget, due_at: datetime, now: datetime) -> datetime:
 
 def _fields(payload: Any) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise IntakeError("invalid_json", "Send a JSON object with the widget key and the phone.")
+        raise InvalidJson()
     fields: dict[str, Any] = {}
     for name, limit, required in (
         ("widget", 64, True),

@@ -32,8 +32,7 @@ def error_response(
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(IntakeError)
     def _intake(error: IntakeError) -> Response:
-        status = 400 if error.code == "invalid_json" else error.status
-        return error_response(status, error.code, error.message, error.field, error.details)
+        return error_response(error.status, error.code, error.message, error.field, error.details)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
