@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from callback.config import Settings
 from callback.system import pieces
 
@@ -31,34 +33,34 @@ def run_python(code: str, tmp_path: Path) -> str:
     return finished.stdout.strip()
 
 
-def test_a_gunicorn_worker_freezes_what_it_loaded(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("process", "load", "ready"),
+    [
+        (
+            "a gunicorn worker, once it has loaded the app",
+            "from callback import create_app, gunicorn_config\napp = create_app()",
+            "gunicorn_config.post_worker_init(worker=None)",
+        ),
+        (
+            "the Celery worker, once it is ready",
+            "from celery.signals import worker_ready\nimport worker.app",
+            "worker_ready.send(sender=None)",
+        ),
+    ],
+    ids=["gunicorn", "celery"],
+)
+def test_a_server_process_freezes_what_it_loaded(
+    process: str, load: str, ready: str, tmp_path: Path
+) -> None:
     out = run_python(
-        "import gc\n"
-        "from callback import create_app, gunicorn_config\n"
-        "app = create_app()\n"
-        "before = gc.get_freeze_count()\n"
-        "gunicorn_config.post_worker_init(worker=None)\n"
+        f"import gc\n{load}\nbefore = gc.get_freeze_count()\n{ready}\n"
         "print(before, gc.get_freeze_count())\n",
         tmp_path,
     )
     before, after = map(int, out.split())
-    assert before == 0
-    assert after > 10_000  # the app, its routes and mappers: out of the collector's sight
-
-
-def test_the_celery_worker_freezes_once_it_is_ready(tmp_path: Path) -> None:
-    out = run_python(
-        "import gc\n"
-        "from celery.signals import worker_ready\n"
-        "import worker.app\n"
-        "before = gc.get_freeze_count()\n"
-        "worker_ready.send(sender=None)\n"
-        "print(before, gc.get_freeze_count())\n",
-        tmp_path,
-    )
-    before, after = map(int, out.split())
-    assert before == 0
-    assert after > 10_000
+    assert before == 0, process
+    # The app, its routes and mappers: out of the collector's sight.
+    assert after > 10_000, process
 
 
 def test_callback_run_and_the_procfile_load_the_gunicorn_config() -> None:
